@@ -1,0 +1,1 @@
+"""meshfab: Made-in-Internet manufacturing platform."""
