@@ -1,0 +1,42 @@
+"""Shipping lanes: from a production region to a destination country, with a daily cutoff."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from meshfab.domain.geo import Country, Slug
+from meshfab.domain.money import Currency
+
+
+class Lane(BaseModel):
+    """One carrier service. A parcel handed over after `cutoff` (factory local time) leaves the next day.
+
+    The promise uses `transit_hours_p95`, not the mean: a date the platform is 95 % sure to meet.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Slug
+    origin_region: Slug
+    destination_country: Country
+    carrier: str = Field(min_length=1, max_length=100)
+    service: str = Field(min_length=1, max_length=100)
+    transit_hours_p50: int = Field(gt=0, le=24 * 60)
+    transit_hours_p95: int = Field(gt=0, le=24 * 60)
+    cutoff: time
+    currency: Currency
+    cost_per_parcel: int = Field(ge=0)
+    cost_per_kg: int = Field(ge=0)
+    customs_days: int = Field(default=0, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _p95_not_below_p50(self) -> Lane:
+        if self.transit_hours_p95 < self.transit_hours_p50:
+            raise ValueError("transit_hours_p95 must be at least transit_hours_p50")
+        return self
+
+    @property
+    def cross_border_hint(self) -> bool:
+        return self.customs_days > 0

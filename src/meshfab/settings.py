@@ -1,0 +1,29 @@
+"""Configuration from the environment (`MESHFAB_*`), one object for the whole process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MESHFAB_", extra="ignore")
+
+    database_url: str | None = None
+    data_dir: Path = Path(platformdirs.user_data_dir("meshfab"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    pool_size: int = 10
+    idempotency_hours: int = 24
+    offer_minutes: int = 15
+    horizon_days: int = 60
+    replan_minutes: int = 5
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
