@@ -1,0 +1,36 @@
+"""Factory scheduling engine: lots of order lines sequenced on a factory's workcenters with CP-SAT.
+
+Pure: plain frozen inputs in, a :class:`ScheduleResult` out; no I/O, no database, no clock. Flexible job shop
+with sequence-dependent changeovers, calendars, releases, due times and started work fixed in place.
+"""
+
+from .evaluate import build_result, violations
+from .lots import LineRequest, LotPolicy, Step, StepMode, build_lots, replacement_line
+from .problem import InvalidProblem, LinePart, Lot, Mode, Operation, ScheduleProblem, Started, Workcenter
+from .result import LineLateness, Objective, ScheduledOperation, ScheduleResult, SolveStatus
+from .solver import solve
+
+__all__ = [
+    "InvalidProblem",
+    "LineLateness",
+    "LinePart",
+    "LineRequest",
+    "Lot",
+    "LotPolicy",
+    "Mode",
+    "Objective",
+    "Operation",
+    "ScheduleProblem",
+    "ScheduleResult",
+    "ScheduledOperation",
+    "SolveStatus",
+    "Started",
+    "Step",
+    "StepMode",
+    "Workcenter",
+    "build_lots",
+    "build_result",
+    "replacement_line",
+    "solve",
+    "violations",
+]

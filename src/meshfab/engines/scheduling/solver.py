@@ -1,0 +1,137 @@
+"""``solve``: the one entry point of the factory scheduling engine (the service and the benchmarks call it).
+
+The objective is lexicographic, solved in two stages rather than as one weighted sum whose huge coefficients
+would blunt CP-SAT's bounds: stage 1 minimises weighted tardiness (skipped when no line has a due time);
+stage 2 keeps tardiness at most stage 1's value and minimises changeover minutes, then makespan. Stage 1
+gets half of the time limit at most and hands its schedule to stage 2 as a hint, so stage 2 starts from it.
+
+Warm start: the previous schedule hints every variable. Because hints are advice, the previous schedule is
+also re-evaluated against the new problem, and when it is still feasible and better than what the solver
+found, it is returned: a warm start never makes the objective worse.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from ortools.sat.python import cp_model
+
+from .evaluate import Placement, build_result, violations
+from .model import ScheduleModel
+from .problem import ScheduleProblem
+from .result import Objective, ScheduleResult, SolveStatus
+
+_STATUS = {
+    cp_model.OPTIMAL: SolveStatus.OPTIMAL,
+    cp_model.FEASIBLE: SolveStatus.FEASIBLE,
+    cp_model.INFEASIBLE: SolveStatus.INFEASIBLE,
+    cp_model.UNKNOWN: SolveStatus.UNKNOWN,
+}
+
+
+def solve(
+    problem: ScheduleProblem,
+    *,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    workers: int = 1,
+    warm_start: ScheduleResult | None = None,
+) -> ScheduleResult:
+    """Schedule ``problem`` within ``time_limit`` seconds; ``seed`` and ``workers`` go to CP-SAT."""
+    began = time.perf_counter()
+    model = ScheduleModel(problem)
+    previous = _warm_placements(problem, warm_start)
+    if previous is not None:
+        _hint(model, previous)
+
+    def run(limit: float) -> tuple[SolveStatus, cp_model.CpSolver]:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, limit)
+        solver.parameters.random_seed = seed
+        solver.parameters.num_workers = max(1, workers)
+        code = solver.solve(model.model)
+        if code == cp_model.MODEL_INVALID:
+            raise RuntimeError(f"scheduling model invalid: {model.model.validate()}")
+        return _STATUS[code], solver
+
+    tardiness_bound = 0
+    proven = True
+    if model.tardiness:
+        model.model.minimize(model.weighted_tardiness())
+        status, solver = run(time_limit / 2)
+        if status == SolveStatus.INFEASIBLE:
+            return _without_schedule(problem, status, began, "no schedule meets calendars and started work")
+        tardiness_bound = math.ceil(solver.best_objective_bound - 1e-6)
+        if status.has_schedule:
+            proven = status == SolveStatus.OPTIMAL
+            model.model.add(model.weighted_tardiness() <= round(solver.objective_value))
+            _hint(model, model.placements(solver))
+    weight = model.horizon + 1 if model.with_setups else 0
+    model.model.minimize(weight * model.setup_minutes() + model.makespan)
+    status, solver = run(time_limit - (time.perf_counter() - began))
+    if not status.has_schedule:
+        fallback = _fallback(problem, previous, began)
+        return fallback or _without_schedule(problem, status, began, _why(status))
+    placements = model.placements(solver)
+    raw_bound = math.ceil(solver.best_objective_bound - 1e-6)
+    result = build_result(problem, placements, status=SolveStatus.FEASIBLE)
+    assert result.objective is not None
+    setup_bound = raw_bound // weight if weight else 0
+    makespan_bound = max(0, raw_bound - weight * result.objective.setup_minutes)
+    bound = Objective(tardiness_bound, setup_bound, makespan_bound)
+    final = SolveStatus.OPTIMAL if proven and status == SolveStatus.OPTIMAL else SolveStatus.FEASIBLE
+    result = build_result(problem, placements, status=final, bound=bound,
+                          seconds=time.perf_counter() - began)
+    kept = _fallback(problem, previous, began, bound=bound)
+    if kept is not None and kept.objective is not None and kept.objective < result.objective:
+        return kept
+    return result
+
+
+def _hint(model: ScheduleModel, placements: dict[str, Placement]) -> None:
+    """Full hint when the placements cover every operation, else start and machine of those given."""
+    if set(placements) == set(model.start):
+        model.hint(placements)
+        return
+    model.model.clear_hints()
+    for op_id, (machine, start) in placements.items():
+        if op_id in model.start and (op_id, machine) in model.present:
+            model.model.add_hint(model.start[op_id], start)
+            model.model.add_hint(model.present[op_id, machine], True)
+
+
+def _warm_placements(problem: ScheduleProblem, warm: ScheduleResult | None) -> dict[str, Placement] | None:
+    """The previous schedule restricted to this problem's operations; started work as it really is."""
+    if warm is None or not warm.status.has_schedule:
+        return None
+    ops = {op.id for lot in problem.lots for op in lot.operations}
+    placements = {op_id: (p.machine_id, p.start) for op_id, p in warm.operations().items() if op_id in ops}
+    for s in problem.started:
+        placements[s.operation_id] = (s.machine_id, s.start)
+    return placements
+
+
+def _fallback(problem: ScheduleProblem, previous: dict[str, Placement] | None, began: float,
+              bound: Objective | None = None) -> ScheduleResult | None:
+    """The previous schedule re-read against this problem, when it is complete and still valid."""
+    if previous is None or set(previous) != {op.id for lot in problem.lots for op in lot.operations}:
+        return None
+    try:
+        kept = build_result(problem, previous, status=SolveStatus.FEASIBLE, bound=bound,
+                            seconds=time.perf_counter() - began, message="previous schedule kept")
+    except KeyError:  # a machine that no longer exists, or an operation moved to a machine it cannot use
+        return None
+    return None if violations(problem, kept) else kept
+
+
+def _why(status: SolveStatus) -> str:
+    if status == SolveStatus.INFEASIBLE:
+        return "no schedule meets calendars, releases and started work"
+    return "no schedule found within the time limit"
+
+
+def _without_schedule(problem: ScheduleProblem, status: SolveStatus, began: float,
+                      message: str) -> ScheduleResult:
+    return ScheduleResult(status=status, timelines={m: () for m in problem.workcenter_of()},
+                          seconds=time.perf_counter() - began, message=message)
