@@ -1,0 +1,102 @@
+"""The `meshfab` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from meshfab.bootstrap import DEMO_DIR, database_url, open_platform, operator_key
+from meshfab.domain.errors import DomainError, InvalidInput
+from meshfab.domain.principals import Principal
+from meshfab.services.keys import create_key
+from meshfab.services.world import is_empty, load_world
+from meshfab.settings import get_settings
+from meshfab.store import migrate
+
+app = typer.Typer(help="meshfab: Made-in-Internet manufacturing platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+
+def _fail(exc: DomainError) -> None:
+    console.print(f"[red]error:[/red] {exc.detail}")
+    if isinstance(exc, InvalidInput):
+        for problem in exc.problems:
+            console.print(f"  - {problem.msg}")
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    demo: Annotated[bool, typer.Option(help="Load examples/yiwu when the database is empty.")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Migrate, optionally seed the demo world, and serve the HTTP API."""
+    import uvicorn
+
+    from meshfab.api.observability import configure_logging
+
+    settings = get_settings()
+    platform = open_platform(settings)
+    if demo and is_empty(platform):
+        try:
+            counts = load_world(platform, DEMO_DIR)
+        except DomainError as exc:
+            _fail(exc)
+        console.print(f"loaded demo world: {counts}")
+    key = operator_key(platform)
+    host, port = host or settings.host, port or settings.port
+    console.print(f"operator API key: [bold]{key}[/bold]")
+    console.print(f"API docs: http://{host}:{port}/docs   OpenAPI: http://{host}:{port}/openapi.json")
+    configure_logging(settings.log_level)
+    if workers > 1:
+        import os
+
+        os.environ["MESHFAB_DATABASE_URL"] = database_url(settings)
+        uvicorn.run("meshfab.api.main:app", host=host, port=port, workers=workers, access_log=False)
+    else:
+        from meshfab.api.app import create_app
+
+        uvicorn.run(create_app(platform), host=host, port=port, access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    migrate.upgrade(database_url(get_settings()))
+    console.print(f"database at revision {migrate.head_revision()}")
+
+
+@app.command()
+def load(
+    directory: Annotated[Path, typer.Argument(help="Folder with templates/factories/lanes/merchants .yaml")],
+) -> None:
+    """Validate and load a world from YAML (all or nothing)."""
+    platform = open_platform(get_settings())
+    try:
+        counts = load_world(platform, directory)
+    except DomainError as exc:
+        _fail(exc)
+    console.print(f"loaded {counts}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="operator | factory:<id> | merchant:<id>")],
+    label: Annotated[str, typer.Option(help="A note to recognise the key by.")] = "",
+) -> None:
+    """Create an API key and print it (it is stored hashed and never shown again)."""
+    platform = open_platform(get_settings())
+    try:
+        key = create_key(platform, Principal.parse(role), label=label)
+    except DomainError as exc:
+        _fail(exc)
+    console.print(key, soft_wrap=True, highlight=False)

@@ -1,0 +1,25 @@
+"""The running platform as services see it: the database, the clock and the settings, wired once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from meshfab.clock import Clock, SystemClock
+from meshfab.settings import Settings
+from meshfab.store.uow import UnitOfWork
+
+
+@dataclass
+class Platform:
+    engine: Engine
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
+        self._sessions: sessionmaker[Session] = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions)

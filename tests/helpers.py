@@ -1,0 +1,55 @@
+"""Test helpers that build valid requests from what the API itself says is possible."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+SHIP_TO = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH",
+           "country": "GB"}
+BUYER = {"name": "Ada Lovelace", "email": "ada@example.com"}
+
+
+def complete_options(client: TestClient, headers: dict[str, str], template: str) -> dict[str, Any]:
+    """Pick, option by option, the first value the configurator still offers: exact domains mean no dead end."""
+    options: dict[str, Any] = {}
+    for _ in range(100):
+        result = client.post(f"/v1/templates/{template}/configure", json={"options": options}, headers=headers).json()
+        if result["valid"]:
+            return options
+        for key, domain in result["domains"].items():
+            if key in options:
+                continue
+            value = first_value(domain)
+            if value is not None:
+                options[key] = value
+                break
+        else:
+            raise AssertionError(f"cannot complete {template}: {result}")
+    raise AssertionError("configuration did not converge")
+
+
+def first_value(domain: dict[str, Any]) -> Any:
+    kind = domain["type"]
+    if kind == "enum":
+        return domain["values"][0] if domain["values"] else None
+    if kind == "number":
+        return domain["intervals"][0][0] if domain["intervals"] else None
+    if kind == "text":
+        return "MESHFAB"[: domain.get("max_length", 7)] if domain.get("required", True) else None
+    if kind == "artwork":
+        return {"file": "uploads/logo.png", "format": "png", "size_kb": 120} if domain.get("required", True) else None
+    return None
+
+
+def place_order_body(client: TestClient, headers: dict[str, str], template: str = "team-shirt",
+                     quantity: int = 2, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "buyer": BUYER,
+        "ship_to": SHIP_TO,
+        "lines": [{"template": template, "options": complete_options(client, headers, template), "quantity": quantity}],
+    }
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}
+
