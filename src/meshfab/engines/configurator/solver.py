@@ -43,6 +43,8 @@ def propagate(doms: list[int], changed: list[int], var_clauses: list[list[Clause
 
 def root_domains(comp: Compiled) -> list[int] | None:
     doms = [var.init for var in comp.vars]
+    if any(not clause for clause in comp.clauses):
+        return None  # a rule false whatever the choices
     if not propagate(doms, list(range(len(doms))), comp.var_clauses):
         return None
     return doms
