@@ -1,0 +1,128 @@
+"""Vectorised production plan: for every factory at once, when the line's operations would be done.
+
+One pass per operation over factory × day arrays of the operation's capability (see the package docstring for
+the rules). The outputs are per factory; ``used`` keeps each operation's minutes per day, from which the
+reservations of the few chosen offers are read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from .problem import OperationNeed, QuoteRequest
+from .snapshot import CapacitySnapshot
+from .timegrid import to_minutes
+
+
+@dataclass
+class OperationPlan:
+    op: OperationNeed
+    need: np.ndarray  # factory → minutes held (setup included)
+    setup: np.ndarray  # factory → setup minutes charged
+    saved: np.ndarray  # factory → setup minutes saved (family already in the first bucket)
+    used: np.ndarray  # factory × day → minutes held that day
+    first: np.ndarray  # factory → first day used
+
+
+@dataclass
+class LinePlan:
+    feasible: np.ndarray  # factory → the whole line fits within the horizon
+    ready: np.ndarray  # factory → epoch minutes when the last operation ends
+    ready_day: np.ndarray  # factory → day index of that instant
+    cost: np.ndarray  # factory → production cost, minor units
+    operations: list[OperationPlan]
+
+
+class Clock:
+    """What ``now`` means to each factory: minutes of calendar already gone and the first local day allowed."""
+
+    def __init__(self, snap: CapacitySnapshot, now: datetime, horizon_days: int) -> None:
+        self.minutes = to_minutes(now)
+        cols = int(np.count_nonzero(snap.day_first_start < self.minutes))
+        cols = min(snap.days, cols)
+        starts, ends = snap.starts[:, :cols], snap.ends[:, :cols]
+        elapsed = np.clip(self.minutes - starts, 0.0, ends - starts).sum(axis=2)
+        calendar = snap.calendar_minutes[:, :cols]
+        self.cols = cols
+        self.fraction = np.divide(elapsed, calendar, out=np.ones_like(elapsed), where=calendar > 0)
+        today = np.array([(now.astimezone(ZoneInfo(z)).date() - snap.origin).days for z in snap.zones])
+        self.today = today[snap.zone_of]
+        self.limit = np.minimum(self.today + horizon_days, snap.days)
+
+    def load(self, snap: CapacitySnapshot, capability: str) -> np.ndarray:
+        """Minutes of each bucket already spoken for: reservations, plus the part of today's calendar gone by.
+
+        Today's reservations are assumed still to do, after ``now``: a promise errs on the late side.
+        """
+        load = snap.reserved[capability].astype(np.float64)
+        if self.cols:
+            load[:, : self.cols] += snap.available[capability][:, : self.cols] * self.fraction
+        return load
+
+
+def position(snap: CapacitySnapshot, capability: str, rows: np.ndarray, days: np.ndarray,
+             held: np.ndarray) -> np.ndarray:
+    """Instant at which ``held`` minutes of a bucket are used up, the bucket filling from its day's first shift."""
+    available = snap.available[capability][rows, days].astype(np.float64)
+    calendar = snap.calendar_minutes[rows, days]
+    at = np.divide(held * calendar, available, out=np.zeros_like(held), where=available > 0)
+    starts, ends = snap.starts[rows, days], snap.ends[rows, days]
+    lengths = ends - starts
+    cum = lengths.cumsum(axis=1)
+    k = np.minimum((cum < at[:, None] - 1e-9).sum(axis=1), lengths.shape[1] - 1)
+    idx = np.arange(len(rows))
+    return starts[idx, k] + at - (cum[idx, k] - lengths[idx, k])
+
+
+def plan_line(snap: CapacitySnapshot, request: QuoteRequest, clock: Clock) -> LinePlan:
+    n, days = len(snap.factories), snap.days
+    rows = np.arange(n)
+    cols = np.arange(days)[None, :]
+    window = cols < clock.limit[:, None]
+    feasible = snap.accepts.copy()
+    start_day = np.maximum(clock.today, 0)
+    start_at = np.full(n, clock.minutes)
+    cost = np.zeros(n, dtype=np.int64)
+    extra: dict[str, np.ndarray] = {}
+    plans: list[OperationPlan] = []
+    lots = np.ceil(request.quantity / snap.max_lot)
+    ops = sorted(request.operations, key=lambda o: o.sequence)
+    for _, group in groupby(ops, key=lambda o: o.sequence):
+        group_end_day, group_end_at = start_day.copy(), start_at.copy()
+        for op in group:
+            cap = op.capability
+            if cap not in snap.available:
+                feasible[:] = False
+                continue
+            feasible &= snap.capable[cap]
+            load = clock.load(snap, cap)
+            if cap in extra:
+                load += extra[cap]
+            free = np.floor(np.maximum(snap.available[cap] - load, 0.0))
+            free *= window & (cols >= start_day[:, None])
+            first = (free > 0).argmax(axis=1)
+            family = snap.family_mask(cap, op.setup_family)
+            present = family[rows, first] if family is not None else np.zeros(n, dtype=bool)
+            saved = np.where(present, op.setup_minutes, 0)
+            setup = (op.setup_minutes * lots).astype(np.int64) - saved
+            need = setup + math.ceil(op.run_minutes_per_unit * request.quantity - 1e-9)
+            cum = free.cumsum(axis=1)
+            feasible &= cum[:, -1] >= need
+            last = np.where(need > 0, (cum >= need[:, None]).argmax(axis=1), start_day)
+            used = np.clip(need[:, None] - (cum - free), 0.0, free)
+            finish = position(snap, cap, rows, last, load[rows, last] + used[rows, last])
+            finish = np.where(need > 0, np.maximum(finish, start_at), start_at)
+            later = finish > group_end_at
+            group_end_at = np.where(later, finish, group_end_at)
+            group_end_day = np.where(later, last, group_end_day)
+            cost += need * snap.cost[cap]
+            extra[cap] = extra.get(cap, 0.0) + used
+            plans.append(OperationPlan(op, need, setup, saved, used, first))
+        start_day, start_at = group_end_day, group_end_at
+    return LinePlan(feasible, start_at, start_day, cost, plans)
