@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshfab.engines.scheduling import (
     InvalidProblem,
@@ -90,3 +92,27 @@ def test_scrap_creates_a_replacement_lot_that_gets_scheduled() -> None:
     printing = next(op for op in placed if op.workcenter_id == "press")
     assert printing.start >= 120 and printing.end - printing.start == 10 + 2 * 3
     assert {ln.line_id for ln in result.lines} == {"a", "a#r1"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    quantities=st.lists(st.tuples(st.sampled_from(["red", "blue"]), st.integers(1, 40),
+                                  st.none() | st.integers(0, 5000)), min_size=1, max_size=15),
+    min_lot=st.integers(1, 10),
+    extra=st.integers(0, 30),
+    window=st.integers(0, 2000),
+)
+def test_lot_building_keeps_every_unit_and_respects_the_policy(
+    quantities: list[tuple[str, int, int | None]], min_lot: int, extra: int, window: int
+) -> None:
+    lines = [line(f"l{i}", family=f, quantity=q, due=d) for i, (f, q, d) in enumerate(quantities)]
+    policy = LotPolicy(min_lot=min_lot, max_lot=min_lot + extra, due_window=window)
+    lots = build_lots(lines, policy)
+    made: dict[str, int] = {}
+    for each in lots:
+        assert 1 <= each.quantity <= policy.max_lot
+        for part in each.lines:
+            made[part.line_id] = made.get(part.line_id, 0) + part.quantity
+            assert next(ln for ln in lines if ln.id == part.line_id).family == each.family
+    assert made == {ln.id: ln.quantity for ln in lines}
+    assert len({each.id for each in lots}) == len(lots)

@@ -4,6 +4,8 @@ The objective is lexicographic, solved in two stages rather than as one weighted
 would blunt CP-SAT's bounds: stage 1 minimises weighted tardiness (skipped when no line has a due time);
 stage 2 keeps tardiness at most stage 1's value and minimises changeover minutes, then makespan. Stage 1
 gets half of the time limit at most and hands its schedule to stage 2 as a hint, so stage 2 starts from it.
+If stage 1 finds no schedule in its half, stage 2 still runs (without the tardiness cap) so that the factory
+gets a schedule; the status is then ``FEASIBLE`` at best.
 
 Warm start: the previous schedule hints every variable. Because hints are advice, the previous schedule is
 also re-evaluated against the new problem, and when it is still feasible and better than what the solver
