@@ -1,0 +1,187 @@
+"""Network routing engine: re-assign unstarted order lines across factories.
+
+Method (a Lagrangian-priced large neighbourhood search over CP-SAT):
+
+1. **Options** (:mod:`.options`): every feasible (line, factory, day) with its cost, or for large networks the
+   ``k`` cheapest factories per line and a few days each; what is left out is priced into a per-line floor so
+   the bound stays valid for the whole problem.
+2. **Bound and prices** (:mod:`.lagrangian`): subgradient on the relaxed bucket capacities.
+3. **First plan** (:mod:`.heuristics`): regret greedy under those prices, then a shift pass.
+4. **Exact model when small**: a complete table with few options goes whole to CP-SAT, hinted with the plan; its
+   bound is then the problem's bound.
+5. **LNS** (:mod:`.cpsat`): repeatedly free the lines of a few related factories (factories that share
+   candidate lines, optionally within a window of days) or a random sample of lines, and let CP-SAT re-optimise
+   them within the capacity the others leave. This decomposes by region and by time without fixing either in
+   advance: related factories are those that compete for the same lines.
+
+Determinism: with one worker every step is deterministic (fixed iteration counts, a budget of CP-SAT
+deterministic time worth 0.3 s per second of time limit, a seeded generator); the wall-clock ``time_limit``
+is then only a
+safety stop, and the result depends on the machine only when that stop is what ends the search (large problems
+on a loaded machine). With more workers CP-SAT is not deterministic anyway, and the search uses the whole limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from meshfab.engines.routing.cpsat import solve_subproblem
+from meshfab.engines.routing.heuristics import greedy, plan_cost, shift_pass
+from meshfab.engines.routing.lagrangian import subgradient
+from meshfab.engines.routing.options import OptionTable, build_options
+from meshfab.engines.routing.problem import CostSplit, RoutingProblem, RoutingResult, RoutingStatus
+
+EXACT_OPTION_LIMIT = 60_000  # complete tables up to this size are first handed whole to CP-SAT
+DET_PER_SECOND = 0.3  # with one worker: CP-SAT deterministic time budgeted per second of time limit, leaving
+# head-room so that the wall clock is rarely what stops the search (which would break determinism)
+
+
+def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, workers: int = 1) -> RoutingResult:
+    """Re-route every line of ``problem``; see the module docstring for the method."""
+    if time_limit <= 0:
+        raise ValueError("time_limit must be positive")
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    start = time.perf_counter()
+    deadline = start + time_limit
+    t = build_options(problem)
+    complete = bool(np.all(np.isinf(t.line_floor)))
+    n_entries = max(len(t.ent_bucket), 1)
+    iterations = int(np.clip(3e7 / n_entries, 10, 300))
+    lam0 = np.zeros(len(t.capacity))
+    choice = shift_pass(t, greedy(t, lam0))
+    state = subgradient(t, plan_cost(t, choice), iterations)
+    priced = shift_pass(t, greedy(t, state.multipliers))
+    if plan_cost(t, priced) < plan_cost(t, choice):
+        choice = priced
+    bound = state.bound
+    det_budget = DET_PER_SECOND * time_limit if workers == 1 else math.inf
+    det_used = 0.0
+    rng = np.random.default_rng(seed)
+    if complete and len(t.opt_line) <= EXACT_OPTION_LIMIT:
+        sub = solve_subproblem(t, choice, np.arange(t.n_lines), det_time=0.3 * DET_PER_SECOND * time_limit,
+                               max_time=deadline - time.perf_counter(), seed=seed, workers=workers)
+        det_used += sub.deterministic_time
+        if plan_cost(t, sub.choice) <= plan_cost(t, choice):
+            choice = sub.choice
+        if sub.bound is not None:
+            bound = max(bound, sub.bound)
+    choice = _lns(t, choice, bound, rng, det_budget - det_used, deadline, seed, workers)
+    return _result(problem, t, choice, bound, time.perf_counter() - start)
+
+
+def _lns(t: OptionTable, choice: np.ndarray, bound: float, rng: np.random.Generator, det_budget: float,
+         deadline: float, seed: int, workers: int) -> np.ndarray:
+    n_fac = len(t.factory_ids)
+    small = t.n_lines <= 2_000
+    max_free = t.n_lines if small else 2_000
+    sub_det = 0.3 if small else 1.0
+    cost = plan_cost(t, choice)
+    det_used, it = 0.0, 0
+    while det_used < det_budget and time.perf_counter() < deadline and cost - bound > 1e-6 * max(1.0, abs(cost)):
+        it += 1
+        stranded = np.nonzero(choice < 0)[0]
+        if it % 3 == 1 and len(stranded) and _has_options(t, stranded):
+            free = _rescue(t, choice, stranded, rng, max_free)
+        elif it % 2 and n_fac > 1:
+            free = _factory_group(t, choice, rng, group=max(2, math.ceil(n_fac / 4)) if small else 4)
+        else:
+            free = rng.choice(t.n_lines, size=max(1, int(0.3 * t.n_lines)) if small else min(max_free, t.n_lines),
+                              replace=False)
+        if len(free) > max_free:
+            free = rng.choice(free, size=max_free, replace=False)
+        if len(free) == 0:
+            continue
+        free = np.sort(free)
+        sub = solve_subproblem(t, choice, free, det_time=min(sub_det, det_budget - det_used + 0.01),
+                               max_time=deadline - time.perf_counter(), seed=seed + it, workers=workers)
+        det_used += max(sub.deterministic_time, 1e-3)
+        new_cost = plan_cost(t, sub.choice)
+        if new_cost <= cost:
+            choice, cost = sub.choice, new_cost
+    return choice
+
+
+def _factory_group(t: OptionTable, choice: np.ndarray, rng: np.random.Generator, group: int) -> np.ndarray:
+    """Lines held by a seed factory and the factories most often among those lines' options."""
+    assigned = choice >= 0
+    cur_fac = np.where(assigned, t.opt_factory[np.maximum(choice, 0)], -1)
+    used = np.unique(cur_fac[assigned])
+    if len(used) == 0:
+        return np.nonzero(~assigned)[0]
+    seed_f = int(rng.choice(used))
+    lines = np.nonzero(cur_fac == seed_f)[0]
+    if len(lines) > 200:
+        lines = rng.choice(lines, size=200, replace=False)
+    opts = np.concatenate([np.arange(t.line_start[ln], t.line_start[ln + 1]) for ln in lines])
+    counts = np.bincount(t.opt_factory[opts], minlength=len(t.factory_ids))
+    counts[seed_f] = -1
+    related = np.argsort(-counts, kind="stable")[: group - 1]
+    members = np.concatenate([[seed_f], related[counts[related] > 0]])
+    in_group = np.isin(cur_fac, members)
+    if t.horizon > 14 and in_group.sum() > 2_000:
+        day0 = int(rng.integers(0, t.horizon - 10))
+        cur_day = np.where(assigned, t.opt_day[np.maximum(choice, 0)], -1)
+        in_group &= (cur_day >= day0) & (cur_day < day0 + 10)
+    stranded = ~assigned & np.isin(np.arange(t.n_lines), _lines_with_factories(t, members))
+    return np.nonzero(in_group | stranded)[0]
+
+
+def _has_options(t: OptionTable, lines: np.ndarray) -> bool:
+    return bool((t.line_start[lines + 1] > t.line_start[lines]).any())
+
+
+def _rescue(t: OptionTable, choice: np.ndarray, stranded: np.ndarray, rng: np.random.Generator,
+            max_free: int) -> np.ndarray:
+    """Unassigned lines and the lines holding the buckets they could use, so that CP-SAT can make room."""
+    if len(stranded) > max_free // 4:
+        stranded = rng.choice(stranded, size=max(1, max_free // 4), replace=False)
+    opts = np.concatenate([np.arange(t.line_start[ln], t.line_start[ln + 1]) for ln in stranded])
+    wanted = np.unique(t.ent_bucket[np.concatenate([np.arange(t.ent_start[o], t.ent_start[o + 1]) for o in opts])]
+                       if len(opts) else np.array([], dtype=np.int64))
+    assigned = np.nonzero(choice >= 0)[0]
+    chosen = choice[assigned]
+    counts = np.diff(t.ent_start)[chosen]
+    ent_line = np.repeat(assigned, counts)
+    ent_idx = np.repeat(t.ent_start[chosen], counts) + (np.arange(int(counts.sum()))
+                                                        - np.repeat(np.cumsum(counts) - counts, counts))
+    holders = np.unique(ent_line[np.isin(t.ent_bucket[ent_idx], wanted)])
+    room = max_free - len(stranded)
+    if len(holders) > room:
+        holders = rng.choice(holders, size=room, replace=False)
+    return np.unique(np.concatenate([stranded, holders]))
+
+
+def _lines_with_factories(t: OptionTable, members: np.ndarray) -> np.ndarray:
+    return np.unique(t.opt_line[np.isin(t.opt_factory, members)])
+
+
+def _result(problem: RoutingProblem, t: OptionTable, choice: np.ndarray, bound: float, seconds: float) -> RoutingResult:
+    assignment: dict[str, tuple[str, int] | None] = {}
+    unassigned: list[str] = []
+    moved: list[str] = []
+    for line, o in zip(problem.lines, choice.tolist(), strict=True):
+        if o < 0:
+            assignment[line.id] = None
+            unassigned.append(line.id)
+            continue
+        fid = t.factory_ids[int(t.opt_factory[o])]
+        assignment[line.id] = (fid, int(t.opt_day[o]))
+        if line.current_factory is not None and fid != line.current_factory:
+            moved.append(line.id)
+    parts = t.opt_parts[:, choice[choice >= 0]].sum(axis=1)
+    costs = CostSplit(
+        production=float(parts[0]), shipping=float(parts[1]), lateness=float(parts[2]), moves=float(parts[3]),
+        trust=float(parts[4]), unassigned=t.unassigned_cost * len(unassigned),
+    )
+    objective = costs.total
+    lower = min(bound, objective)
+    gap = 0.0 if objective - lower <= 1e-6 * max(1.0, abs(objective)) else (objective - lower) / abs(objective)
+    status = RoutingStatus.OPTIMAL if gap == 0.0 else RoutingStatus.FEASIBLE
+    return RoutingResult(
+        assignment=assignment, unassigned=unassigned, moved=moved, costs=costs, objective=objective,
+        lower_bound=lower, gap=gap, status=status, seconds=seconds,
+    )
