@@ -22,6 +22,7 @@ from meshfab.engines.scheduling import (
     solve,
     violations,
 )
+from meshfab.engines.scheduling.heuristic import dispatch
 
 DATA = Path(__file__).parent / "data"
 
@@ -208,3 +209,25 @@ def test_warm_start_from_another_problem_is_only_a_hint() -> None:
     result = solve(after, time_limit=2, warm_start=previous)
     assert_sound(after, result)
     assert result.operations()["c/0"].start == 0
+
+
+def test_the_dispatch_schedule_is_sound_and_solve_never_returns_worse() -> None:
+    rng = random.Random(11)
+    calendar = ((0, 300), (400, 700), (800, 1100), (1200, 5000))
+    lots = tuple(lot(f"L{i}", rng.choice("AB"), [("cut", rng.randint(5, 60)), ("sew", rng.randint(5, 60))],
+                     due=rng.randint(50, 600), release=rng.choice([0, 120])) for i in range(12))
+    problem = ScheduleProblem((Workcenter("cut", "cut", count=2), Workcenter("sew", "sew")), lots,
+                              calendar=calendar, setup_times={("A", "B"): 25, ("B", "A"): 5},
+                              started=(Started("L0/0", "cut#1", 0),))
+    quick = dispatch(problem)
+    assert quick is not None and quick.objective is not None
+    assert violations(problem, quick) == []
+    result = solve(problem, time_limit=0.05)
+    assert result.objective is not None and result.objective <= quick.objective
+    assert_sound(problem, result)
+
+
+def test_dispatch_gives_up_when_an_operation_fits_no_shift() -> None:
+    problem = ScheduleProblem((Workcenter("press", "print"),), (lot("a", "A", [("press", 90)]),),
+                              calendar=((0, 60),))
+    assert dispatch(problem) is None

@@ -7,19 +7,23 @@ gets half of the time limit at most and hands its schedule to stage 2 as a hint,
 If stage 1 finds no schedule in its half, stage 2 still runs (without the tardiness cap) so that the factory
 gets a schedule; the status is then ``FEASIBLE`` at best.
 
+First hint: the previous schedule when given (warm start), else a quick dispatch schedule (:mod:`.heuristic`).
 Warm start: the previous schedule hints every variable. Because hints are advice, the previous schedule is
 also re-evaluated against the new problem, and when it is still feasible and better than what the solver
-found, it is returned: a warm start never makes the objective worse.
+found, it is returned: a warm start never makes the objective worse. The dispatch schedule is a floor in
+the same way, and the answer when CP-SAT finds nothing in time.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
 from .evaluate import Placement, build_result, violations
+from .heuristic import dispatch
 from .model import ScheduleModel
 from .problem import ScheduleProblem
 from .result import Objective, ScheduleResult, SolveStatus
@@ -44,8 +48,13 @@ def solve(
     began = time.perf_counter()
     model = ScheduleModel(problem)
     previous = _warm_placements(problem, warm_start)
+    quick = dispatch(problem)
+    if quick is not None and violations(problem, quick):
+        quick = None  # never hand out an unsound schedule; CP-SAT still runs
     if previous is not None:
         _hint(model, previous)
+    elif quick is not None:
+        _hint(model, {op_id: (op.machine_id, op.start) for op_id, op in quick.operations().items()})
 
     def run(limit: float) -> tuple[SolveStatus, cp_model.CpSolver]:
         solver = cp_model.CpSolver()
@@ -64,17 +73,19 @@ def solve(
         status, solver = run(time_limit / 2)
         if status == SolveStatus.INFEASIBLE:
             return _without_schedule(problem, status, began, "no schedule meets calendars and started work")
-        tardiness_bound = math.ceil(solver.best_objective_bound - 1e-6)
+        tardiness_bound = max(0, math.ceil(solver.best_objective_bound - 1e-6))
+        proven = status == SolveStatus.OPTIMAL
         if status.has_schedule:
-            proven = status == SolveStatus.OPTIMAL
             model.model.add(model.weighted_tardiness() <= round(solver.objective_value))
             _hint(model, model.placements(solver))
     weight = model.horizon + 1 if model.with_setups else 0
     model.model.minimize(weight * model.setup_minutes() + model.makespan)
     status, solver = run(time_limit - (time.perf_counter() - began))
-    if not status.has_schedule:
-        fallback = _fallback(problem, previous, began)
+    if status == SolveStatus.UNKNOWN:
+        fallback = _best(_fallback(problem, previous, began), _timed(quick, began))
         return fallback or _without_schedule(problem, status, began, _why(status))
+    if not status.has_schedule:
+        return _without_schedule(problem, status, began, _why(status))
     placements = model.placements(solver)
     raw_bound = math.ceil(solver.best_objective_bound - 1e-6)
     result = build_result(problem, placements, status=SolveStatus.FEASIBLE)
@@ -85,10 +96,26 @@ def solve(
     final = SolveStatus.OPTIMAL if proven and status == SolveStatus.OPTIMAL else SolveStatus.FEASIBLE
     result = build_result(problem, placements, status=final, bound=bound,
                           seconds=time.perf_counter() - began)
-    kept = _fallback(problem, previous, began, bound=bound)
+    kept = _best(_fallback(problem, previous, began, bound=bound), _timed(quick, began, bound))
     if kept is not None and kept.objective is not None and kept.objective < result.objective:
         return kept
     return result
+
+
+def _timed(result: ScheduleResult | None, began: float, bound: Objective | None = None) -> ScheduleResult | None:
+    if result is None:
+        return None
+    return replace(result, seconds=time.perf_counter() - began, bound=bound)
+
+
+def _best(*results: ScheduleResult | None) -> ScheduleResult | None:
+    """The schedule with the smallest objective among those given."""
+    best: ScheduleResult | None = None
+    for r in results:
+        if r is not None and r.objective is not None and (
+                best is None or best.objective is None or r.objective < best.objective):
+            best = r
+    return best
 
 
 def _hint(model: ScheduleModel, placements: dict[str, Placement]) -> None:
