@@ -34,9 +34,9 @@ class ScheduleModel:
         running = [s.start + self.durations[s.operation_id][s.machine_id] for s in problem.started]
         self.horizon = max([problem.default_horizon(), *running])
         self.origin = min([0, *(s.start for s in problem.started)])
-        families = {lot.family for lot in problem.lots} | {
+        self.families = {lot.family for lot in problem.lots} | {
             wc.initial_family for wc in problem.workcenters if wc.initial_family is not None}
-        self.with_setups = any(problem.setup(a, b) > 0 for a in families for b in families)
+        self.with_setups = any(problem.setup(a, b) > 0 for a in self.families for b in self.families)
         self.start: dict[str, cp_model.IntVar] = {}
         self.end: dict[str, cp_model.IntVar] = {}
         self.present: dict[tuple[str, str], cp_model.IntVar] = {}
@@ -69,10 +69,8 @@ class ScheduleModel:
         duration = self.durations[op_id][machine]
         if not self.with_setups or op_id in self.fixed:
             return m.new_optional_interval_var(start, duration, end, lit, f"iv[{op_id},{machine}]")
-        lot = self.lot_of[op_id]
-        most = max([self.problem.setup(None, lot.family),
-                    *(self.problem.setup(other.family, lot.family) for other in self.problem.lots),
-                    *(self.problem.setup(wc.initial_family, lot.family) for wc in self.problem.workcenters)])
+        family = self.lot_of[op_id].family
+        most = max(self.problem.setup(before, family) for before in self.families)
         setup = m.new_int_var(0, most, f"setup[{op_id},{machine}]")
         m.add(setup == 0).only_enforce_if(~lit)
         self.setup[op_id, machine] = setup
@@ -89,8 +87,10 @@ class ScheduleModel:
                 lit = m.new_bool_var(f"on[{op_id},{machine}]")
                 self.present[op_id, machine] = lit
                 intervals[machine].append(self._interval(op_id, machine, lit))
-        for op_id in self.start:
-            lits = [lit for (o, _), lit in self.present.items() if o == op_id]
+        choices: dict[str, list[cp_model.IntVar]] = {op_id: [] for op_id in self.start}
+        for (op_id, _), lit in self.present.items():
+            choices[op_id].append(lit)
+        for lits in choices.values():
             if not lits:
                 m.add_bool_or([])  # no machine can run it: the problem is infeasible
                 continue
