@@ -6,8 +6,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-SHIP_TO = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH",
-           "country": "GB"}
+SHIP_TO = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "city": "London",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+}
 BUYER = {"name": "Ada Lovelace", "email": "ada@example.com"}
 
 
@@ -18,33 +23,28 @@ def complete_options(client: TestClient, headers: dict[str, str], template: str)
         result = client.post(f"/v1/templates/{template}/configure", json={"options": options}, headers=headers).json()
         if result["valid"]:
             return options
-        for key, domain in result["domains"].items():
-            if key in options:
-                continue
-            value = first_value(domain)
-            if value is not None:
-                options[key] = value
-                break
-        else:
+        pending = [(k, d) for k, d in result["domains"].items() if k not in options and not d["may_be_absent"]]
+        if not pending:
             raise AssertionError(f"cannot complete {template}: {result}")
+        key, domain = pending[0]
+        options[key] = first_value(domain)
     raise AssertionError("configuration did not converge")
 
 
 def first_value(domain: dict[str, Any]) -> Any:
-    kind = domain["type"]
+    kind = domain["kind"]
     if kind == "enum":
-        return domain["values"][0] if domain["values"] else None
+        return domain["values"][0]
     if kind == "number":
-        return domain["intervals"][0][0] if domain["intervals"] else None
+        return domain["intervals"][0][0]
     if kind == "text":
-        return "MESHFAB"[: domain.get("max_length", 7)] if domain.get("required", True) else None
-    if kind == "artwork":
-        return {"file": "uploads/logo.png", "format": "png", "size_kb": 120} if domain.get("required", True) else None
-    return None
+        return "A" * int(domain["intervals"][0][0])
+    return {"ref": "uploads/crest.pdf", "format": "pdf", "megabytes": 2, "width_px": 4000}
 
 
-def place_order_body(client: TestClient, headers: dict[str, str], template: str = "team-shirt",
-                     quantity: int = 2, **changes: Any) -> dict[str, Any]:
+def place_order_body(
+    client: TestClient, headers: dict[str, str], template: str = "team-shirt", quantity: int = 2, **changes: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "buyer": BUYER,
         "ship_to": SHIP_TO,
@@ -52,4 +52,3 @@ def place_order_body(client: TestClient, headers: dict[str, str], template: str 
     }
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
-

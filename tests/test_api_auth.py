@@ -48,10 +48,16 @@ def body_for(kind: str | None, client: TestClient, keys: Keys) -> dict | None:
     if kind == "factory":
         raw = client.get("/v1/factories/yiwu-01", headers=op).json()
         return {
-            "id": raw["id"], "name": raw["name"], "currency": raw["currency"],
+            "id": raw["id"],
+            "name": raw["name"],
+            "currency": raw["currency"],
             "location": {k: raw[k] for k in ("lat", "lon", "region", "country", "timezone")},
-            "workcenters": raw["workcenters"], "calendar": raw["calendar"], "cost_per_minute": raw["cost_per_minute"],
-            "min_lot": raw["min_lot"], "max_lot": raw["max_lot"], "status": raw["status"],
+            "workcenters": raw["workcenters"],
+            "calendar": raw["calendar"],
+            "cost_per_minute": raw["cost_per_minute"],
+            "min_lot": raw["min_lot"],
+            "max_lot": raw["max_lot"],
+            "status": raw["status"],
             "trust_score": raw["trust_score"],
         }
     if kind == "status":

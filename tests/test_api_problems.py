@@ -24,7 +24,9 @@ def assert_problem(response, status: int, pointer: str | None = None) -> dict:  
 
 
 def test_malformed_json_is_422(client: TestClient, keys: Keys) -> None:
-    response = client.post("/v1/orders", content=b'{"lines": [', headers=keys(MERCHANT) | {"content-type": "application/json"})
+    response = client.post(
+        "/v1/orders", content=b'{"lines": [', headers=keys(MERCHANT) | {"content-type": "application/json"}
+    )
     assert_problem(response, 422)
 
 
@@ -43,11 +45,26 @@ def test_malformed_json_is_422(client: TestClient, keys: Keys) -> None:
         (lambda b: b | {"buyer": {"name": "A", "email": "not-an-email"}}, "/body/buyer/email"),
         (lambda b: {k: v for k, v in b.items() if k != "buyer"}, "/body/buyer"),
     ],
-    ids=["status", "negative-qty", "qty-type", "price", "factory", "unknown-template", "no-lines", "country",
-         "huge-string", "email", "missing-buyer"],
+    ids=[
+        "status",
+        "negative-qty",
+        "qty-type",
+        "price",
+        "factory",
+        "unknown-template",
+        "no-lines",
+        "country",
+        "huge-string",
+        "email",
+        "missing-buyer",
+    ],
 )
 def test_bad_orders_name_the_field_and_store_nothing(
-    client: TestClient, keys: Keys, demo: Platform, mutate, pointer: str  # type: ignore[no-untyped-def]
+    client: TestClient,
+    keys: Keys,
+    demo: Platform,
+    mutate,
+    pointer: str,  # type: ignore[no-untyped-def]
 ) -> None:
     body = mutate(place_order_body(client, keys(MERCHANT)))
     assert_problem(client.post("/v1/orders", json=body, headers=keys(MERCHANT)), 422, pointer)
@@ -73,16 +90,25 @@ def test_unknown_ids_are_404_problems(client: TestClient, keys: Keys) -> None:
 
 def test_bad_status_value_and_oversized_body(client: TestClient, keys: Keys) -> None:
     op = keys("operator")
-    assert_problem(client.post("/v1/factories/yiwu-01/status", json={"status": "asleep"}, headers=op), 422,
-                   "/body/status")
+    assert_problem(
+        client.post("/v1/factories/yiwu-01/status", json={"status": "asleep"}, headers=op), 422, "/body/status"
+    )
     huge = b'{"x": "' + b"a" * 2_000_000 + b'"}'
     response = client.post("/v1/orders", content=huge, headers=op | {"content-type": "application/json"})
     assert_problem(response, 413)
 
 
 def test_invalid_factory_document_is_rejected_with_paths(client: TestClient, keys: Keys) -> None:
-    bad = {"id": "Bad Id!", "name": "", "location": {}, "workcenters": [], "calendar": {"shifts": []},
-           "currency": "usd", "cost_per_minute": {}, "surprise": True}
+    bad = {
+        "id": "Bad Id!",
+        "name": "",
+        "location": {},
+        "workcenters": [],
+        "calendar": {"shifts": []},
+        "currency": "usd",
+        "cost_per_minute": {},
+        "surprise": True,
+    }
     problem = assert_problem(client.post("/v1/factories", json=bad, headers=keys("operator")), 422)
     pointers = {e["pointer"] for e in problem["errors"]}
     assert {"/body/id", "/body/name", "/body/currency", "/body/surprise"} <= pointers

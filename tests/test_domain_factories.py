@@ -57,8 +57,11 @@ def test_a_factory_must_price_every_capability_it_has() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("currency", "XYZ"), ("location", {"lat": 0, "lon": 0, "region": "x", "country": "ZZ", "timezone": "UTC"}),
-     ("location", {"lat": 0, "lon": 0, "region": "x", "country": "CN", "timezone": "Mars/Olympus"})],
+    [
+        ("currency", "XYZ"),
+        ("location", {"lat": 0, "lon": 0, "region": "x", "country": "ZZ", "timezone": "UTC"}),
+        ("location", {"lat": 0, "lon": 0, "region": "x", "country": "CN", "timezone": "Mars/Olympus"}),
+    ],
 )
 def test_codes_are_checked_against_iso_and_iana(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
@@ -73,8 +76,19 @@ def test_shifts_must_not_cross_midnight() -> None:
 
 def test_lane_p95_cannot_beat_p50() -> None:
     with pytest.raises(ValidationError, match="p95"):
-        Lane(id="a", origin_region="yiwu", destination_country="US", carrier="c", service="s", transit_hours_p50=100,
-             transit_hours_p95=50, cutoff=time(17), currency="USD", cost_per_parcel=1, cost_per_kg=1)
+        Lane(
+            id="a",
+            origin_region="yiwu",
+            destination_country="US",
+            carrier="c",
+            service="s",
+            transit_hours_p50=100,
+            transit_hours_p95=50,
+            cutoff=time(17),
+            currency="USD",
+            cost_per_parcel=1,
+            cost_per_kg=1,
+        )
 
 
 def test_bucket_refuses_to_oversell() -> None:

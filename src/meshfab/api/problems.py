@@ -71,7 +71,7 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s", request.url.path)
+    log.error("unhandled error on %s", request.url.path, exc_info=(type(exc), exc, exc.__traceback__))
     return problem(500, "Internal error", "the server failed; nothing was changed", "internal")
 
 

@@ -15,6 +15,7 @@ from meshfab.domain.lanes import Lane
 from meshfab.domain.merchants import Buyer, Channel
 from meshfab.domain.orders import Order
 from meshfab.domain.work import WorkOrder
+from meshfab.services.catalog import SavedTemplate
 
 
 class Input(BaseModel):
@@ -182,3 +183,11 @@ class WorkOrderOut(BaseModel):
 class Created(BaseModel):
     id: str
     created: bool
+
+
+class TemplateSaved(Created):
+    warnings: list[str]
+
+    @classmethod
+    def of(cls, saved: SavedTemplate) -> TemplateSaved:
+        return cls(id=saved.key, created=saved.created, warnings=saved.warnings)

@@ -28,8 +28,9 @@ from pydantic import (
 )
 
 from meshfab.domain.catalog_checks import check_template
-from meshfab.domain.catalog_codes import COUNTRIES, CURRENCIES
 from meshfab.domain.catalog_errors import Problem, TemplateError
+from meshfab.domain.geo import ISO_3166 as COUNTRIES
+from meshfab.domain.money import ISO_4217 as CURRENCIES
 
 Capability = Literal[
     "cut", "sew", "print_dtg", "print_screen", "sublimation", "embroider", "dye", "mould", "cast", "engrave",

@@ -2,36 +2,28 @@
 
 Every problem carries a ``loc`` (a JSON path as a tuple of keys and indices) so that a YAML loader can
 point at the offending line, and all problems are collected before raising: an author fixing a template
-wants the whole list, not one error per round trip.
+wants the whole list, not one error per round trip. Both are ``InvalidInput``, so every entry point maps
+them to the same 422 problem; both are also ``ValueError`` so pydantic validators may raise them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from meshfab.domain.errors import InvalidInput, Problem
 
 Loc = tuple[str | int, ...]
 
-
-@dataclass(frozen=True)
-class Problem:
-    loc: Loc
-    msg: str
-
-    def __str__(self) -> str:
-        path = ".".join(str(part) for part in self.loc) or "<template>"
-        return f"{path}: {self.msg}"
+__all__ = ["ConfigurationInputError", "Loc", "Problem", "TemplateError"]
 
 
-class TemplateError(ValueError):
+class TemplateError(InvalidInput, ValueError):
     """A template document that cannot be used; ``problems`` lists every problem found."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"invalid template ({len(self.problems)} problem(s)):\n{lines}")
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"invalid template ({len(problems)} problem(s)):\n{lines}", list(problems))
 
 
-class ConfigurationInputError(ValueError):
+class ConfigurationInputError(InvalidInput, ValueError):
     """Choices that are not even well-formed (unknown option, wrong value type).
 
     Choices that are well-formed but not allowed (a size that does not exist, a sleeve out of range) are
@@ -39,6 +31,5 @@ class ConfigurationInputError(ValueError):
     """
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
-        lines = "; ".join(str(problem) for problem in self.problems)
-        super().__init__(f"invalid configuration input: {lines}")
+        lines = "; ".join(str(problem) for problem in problems)
+        super().__init__(f"invalid configuration input: {lines}", list(problems))

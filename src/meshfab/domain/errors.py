@@ -6,7 +6,7 @@ the same rule reads the same whether it is hit from a request, the CLI or the di
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,10 @@ class Problem:
 
     loc: tuple[str | int, ...]
     msg: str
+
+    def __str__(self) -> str:
+        path = ".".join(str(part) for part in self.loc) or "<root>"
+        return f"{path}: {self.msg}"
 
 
 class DomainError(Exception):
@@ -43,14 +47,11 @@ class IllegalTransition(Conflict):
     kind = "illegal-transition"
 
 
-@dataclass
 class InvalidInput(DomainError):
     """Input that breaks the model; lists every problem, not only the first, so one round trip fixes all."""
 
-    detail: str
-    problems: list[Problem] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        super().__init__(self.detail)
-
     kind = "invalid-input"
+
+    def __init__(self, detail: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(detail)
+        self.problems = list(problems or [])

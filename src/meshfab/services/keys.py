@@ -44,9 +44,11 @@ def authenticate(platform: Platform, token: str) -> Principal | None:
         return None
     _, prefix, secret = parts
     with platform.uow() as uow:
-        row = uow.session.scalar(
-            select(ApiKeyRow).where(ApiKeyRow.prefix == prefix, ApiKeyRow.revoked_at.is_(None))
-        )
-    if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+        found = uow.session.execute(
+            select(ApiKeyRow.secret_hash, ApiKeyRow.principal).where(
+                ApiKeyRow.prefix == prefix, ApiKeyRow.revoked_at.is_(None)
+            )
+        ).first()
+    if found is None or not hmac.compare_digest(found.secret_hash, _hash(secret)):
         return None
-    return Principal.parse(row.principal)
+    return Principal.parse(found.principal)

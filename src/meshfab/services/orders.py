@@ -82,7 +82,6 @@ def price_lines(uow: UnitOfWork, lines: list[LineRequest]) -> tuple[list[OrderLi
                 Problem((*where, "options"), "configuration is incomplete")
             ]
             continue
-        assert result.price is not None
         priced.append(
             OrderLine(
                 id=uuid.uuid4(),
@@ -90,7 +89,7 @@ def price_lines(uow: UnitOfWork, lines: list[LineRequest]) -> tuple[list[OrderLi
                 template_key=template.key,
                 options=dict(line.options),
                 quantity=line.quantity,
-                unit_price=result.price.unit.amount,
+                unit_price=result.price.unit,
             )
         )
         currency = template.currency

@@ -18,16 +18,23 @@ from meshfab.domain.errors import InvalidInput, Problem
 from meshfab.domain.factories import Factory
 from meshfab.domain.lanes import Lane
 from meshfab.domain.merchants import Merchant
+from meshfab.services.catalog import checked_template
 from meshfab.services.platform import Platform
 from meshfab.yamlsource import YamlDocument, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
+Parser = Callable[[Any], tuple[Any, list[str]]]
 
-FILES: dict[str, type[BaseModel]] = {
-    "templates": Template,
-    "factories": Factory,
-    "lanes": Lane,
-    "merchants": Merchant,
+
+def _plain(model: type[BaseModel]) -> Parser:
+    return lambda raw: (model.model_validate(raw), [])
+
+
+FILES: dict[str, Parser] = {
+    "templates": checked_template,
+    "factories": _plain(Factory),
+    "lanes": _plain(Lane),
+    "merchants": _plain(Merchant),
 }
 
 
@@ -37,6 +44,7 @@ class World:
     factories: list[Factory] = field(default_factory=list)
     lanes: list[Lane] = field(default_factory=list)
     merchants: list[Merchant] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def parse_world(folder: Path) -> World:
@@ -44,12 +52,12 @@ def parse_world(folder: Path) -> World:
         raise InvalidInput(f"{folder} is not a folder", [Problem(("dir",), "give a folder of YAML files")])
     world = World()
     problems: list[Problem] = []
-    for name, model in FILES.items():
+    for name, parse in FILES.items():
         path = folder / f"{name}.yaml"
         if not path.exists():
             continue
         doc = read_yaml(path)
-        items, found = _parse_list(doc, name, model)
+        items, found = _parse_list(doc, name, parse, world.warnings)
         problems += found
         getattr(world, name).extend(items)
     problems += _cross_check(world)
@@ -58,14 +66,18 @@ def parse_world(folder: Path) -> World:
     return world
 
 
-def _parse_list(doc: YamlDocument, name: str, model: type[M]) -> tuple[list[M], list[Problem]]:
+def _parse_list(
+    doc: YamlDocument, name: str, parse: Parser, warnings: list[str]
+) -> tuple[list[Any], list[Problem]]:
     data: Any = doc.data
     if not isinstance(data, dict) or not isinstance(data.get(name), list):
         return [], [Problem((name,), f"{doc.path.name}:1: expected a top-level list '{name}:'")]
     items, problems = [], []
     for i, raw in enumerate(data[name]):
         try:
-            items.append(model.model_validate(raw))
+            item, found = parse(raw)
+            items.append(item)
+            warnings += [f"{doc.path.name}:{doc.line_of((name, i))}: {w}" for w in found]
         except ValidationError as exc:
             problems += doc.located(exc, (name, i))
         except InvalidInput as exc:

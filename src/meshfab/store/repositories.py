@@ -1,0 +1,305 @@
+"""Repositories: translate between rows and domain objects, one class per aggregate.
+
+They never commit; the unit of work does, so a use case that touches several aggregates stays atomic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from meshfab.domain.catalog import Template
+from meshfab.domain.factories import Calendar, Factory, FactoryStatus, Location, Workcenter
+from meshfab.domain.geo import Address
+from meshfab.domain.lanes import Lane
+from meshfab.domain.merchants import Buyer, Channel, Merchant
+from meshfab.domain.orders import Order, OrderLine, OrderStatus
+from meshfab.domain.work import WorkOrder, WorkOrderStatus
+from meshfab.store.tables import (
+    FactoryRow,
+    LaneRow,
+    MerchantRow,
+    OrderLineRow,
+    OrderRow,
+    TemplateRow,
+    WorkOrderRow,
+)
+
+
+class TemplateRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, key: str) -> Template | None:
+        row = self.session.get(TemplateRow, key)
+        return None if row is None else Template.model_validate(row.document)
+
+    def list(self) -> list[Template]:
+        rows = self.session.scalars(select(TemplateRow).order_by(TemplateRow.key))
+        return [Template.model_validate(r.document) for r in rows]
+
+    def put(self, template: Template) -> bool:
+        """Insert or replace; returns True when the template is new."""
+        document = template.model_dump(mode="json", exclude_none=True)
+        row = self.session.get(TemplateRow, template.key, with_for_update=True)
+        if row is None:
+            self.session.add(
+                TemplateRow(
+                    key=template.key, name=template.name, currency=template.currency, document=document
+                )
+            )
+            return True
+        row.name, row.currency, row.document, row.version = (
+            template.name,
+            template.currency,
+            document,
+            row.version + 1,
+        )
+        return False
+
+
+def factory_from_row(row: FactoryRow) -> Factory:
+    return Factory(
+        id=row.id,
+        name=row.name,
+        location=Location(
+            lat=row.lat, lon=row.lon, region=row.region, country=row.country, timezone=row.timezone
+        ),
+        workcenters=[Workcenter.model_validate(w) for w in row.workcenters],
+        calendar=Calendar.model_validate(row.calendar),
+        currency=row.currency,
+        cost_per_minute=row.cost_per_minute,
+        min_lot=row.min_lot,
+        max_lot=row.max_lot,
+        status=FactoryStatus(row.status),
+        trust_score=row.trust_score,
+    )
+
+
+class FactoryRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, factory_id: str, *, for_update: bool = False) -> Factory | None:
+        row = self.session.get(FactoryRow, factory_id, with_for_update=for_update)
+        return None if row is None else factory_from_row(row)
+
+    def list(self, *, region: str | None = None) -> list[Factory]:
+        query = select(FactoryRow).order_by(FactoryRow.id)
+        if region:
+            query = query.where(FactoryRow.region == region)
+        return [factory_from_row(r) for r in self.session.scalars(query)]
+
+    def put(self, factory: Factory) -> bool:
+        values: dict[str, Any] = {
+            "name": factory.name,
+            "region": factory.location.region,
+            "country": factory.location.country,
+            "timezone": factory.location.timezone,
+            "lat": factory.location.lat,
+            "lon": factory.location.lon,
+            "status": factory.status.value,
+            "trust_score": factory.trust_score,
+            "currency": factory.currency,
+            "min_lot": factory.min_lot,
+            "max_lot": factory.max_lot,
+            "workcenters": [w.model_dump(mode="json") for w in factory.workcenters],
+            "calendar": factory.calendar.model_dump(mode="json"),
+            "cost_per_minute": dict(factory.cost_per_minute),
+        }
+        row = self.session.get(FactoryRow, factory.id, with_for_update=True)
+        if row is None:
+            self.session.add(FactoryRow(id=factory.id, **values))
+            return True
+        for name, value in values.items():
+            setattr(row, name, value)
+        return False
+
+
+class LaneRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def list(self, *, destination_country: str | None = None) -> list[Lane]:
+        query = select(LaneRow).order_by(LaneRow.id)
+        if destination_country:
+            query = query.where(LaneRow.destination_country == destination_country)
+        return [_lane(r) for r in self.session.scalars(query)]
+
+    def get(self, lane_id: str) -> Lane | None:
+        row = self.session.get(LaneRow, lane_id)
+        return None if row is None else _lane(row)
+
+    def put(self, lane: Lane) -> bool:
+        values = lane.model_dump()
+        row = self.session.get(LaneRow, lane.id)
+        if row is None:
+            self.session.add(LaneRow(**values))
+            return True
+        for name, value in values.items():
+            setattr(row, name, value)
+        return False
+
+
+def _lane(row: LaneRow) -> Lane:
+    return Lane.model_validate({c: getattr(row, c) for c in Lane.model_fields})
+
+
+class MerchantRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, merchant_id: str) -> Merchant | None:
+        row = self.session.get(MerchantRow, merchant_id)
+        return (
+            None
+            if row is None
+            else Merchant.model_validate({c: getattr(row, c) for c in Merchant.model_fields})
+        )
+
+    def list(self) -> list[Merchant]:
+        rows = self.session.scalars(select(MerchantRow).order_by(MerchantRow.id))
+        return [Merchant.model_validate({c: getattr(r, c) for c in Merchant.model_fields}) for r in rows]
+
+    def put(self, merchant: Merchant) -> bool:
+        values = merchant.model_dump(mode="json")
+        row = self.session.get(MerchantRow, merchant.id)
+        if row is None:
+            self.session.add(MerchantRow(**values))
+            return True
+        for name, value in values.items():
+            setattr(row, name, value)
+        return False
+
+
+class OrderRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, order: Order) -> None:
+        row = OrderRow(id=order.id, created_at=order.created_at)
+        _fill_order_row(row, order)
+        self.session.add(row)
+        self.session.flush()  # lines reference the order; no ORM relationship orders the inserts for us
+        for line in order.lines:
+            self.session.add(
+                OrderLineRow(
+                    id=line.id,
+                    order_id=order.id,
+                    line_no=line.line_no,
+                    template_key=line.template_key,
+                    options=line.options,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    factory_id=line.factory_id,
+                )
+            )
+
+    def get(self, order_id: UUID, *, for_update: bool = False) -> Order | None:
+        row = self.session.get(OrderRow, order_id, with_for_update=for_update)
+        if row is None:
+            return None
+        return self._to_domain([row])[0]
+
+    def save(self, order: Order) -> None:
+        row = self.session.get(OrderRow, order.id)
+        if row is None:
+            raise LookupError(order.id)
+        _fill_order_row(row, order)
+        for line in order.lines:
+            line_row = self.session.get(OrderLineRow, line.id)
+            if line_row is not None:
+                line_row.factory_id = line.factory_id
+
+    def page(
+        self, *, merchant_id: str | None, after: tuple[datetime, UUID] | None, limit: int
+    ) -> list[Order]:
+        """Keyset pagination on (created_at, id): stable under concurrent inserts, unlike OFFSET."""
+        query: Select[tuple[OrderRow]] = select(OrderRow)
+        if merchant_id is not None:
+            query = query.where(OrderRow.merchant_id == merchant_id)
+        if after is not None:
+            at, last_id = after
+            query = query.where(
+                or_(OrderRow.created_at < at, and_(OrderRow.created_at == at, OrderRow.id < last_id))
+            )
+        query = query.order_by(OrderRow.created_at.desc(), OrderRow.id.desc()).limit(limit)
+        return self._to_domain(list(self.session.scalars(query)))
+
+    def _to_domain(self, rows: list[OrderRow]) -> list[Order]:
+        if not rows:
+            return []
+        line_rows = self.session.scalars(
+            select(OrderLineRow)
+            .where(OrderLineRow.order_id.in_([r.id for r in rows]))
+            .order_by(OrderLineRow.line_no)
+        )
+        lines: dict[UUID, list[OrderLine]] = {r.id: [] for r in rows}
+        for lr in line_rows:
+            lines[lr.order_id].append(
+                OrderLine(
+                    id=lr.id,
+                    line_no=lr.line_no,
+                    template_key=lr.template_key,
+                    options=lr.options,
+                    quantity=lr.quantity,
+                    unit_price=lr.unit_price,
+                    factory_id=lr.factory_id,
+                )
+            )
+        return [
+            Order(
+                id=r.id,
+                merchant_id=r.merchant_id,
+                channel=Channel(r.channel),
+                buyer=Buyer.model_validate(r.buyer),
+                ship_to=Address.model_validate(r.ship_to),
+                currency=r.currency,
+                lines=lines[r.id],
+                created_at=r.created_at,
+                status=OrderStatus(r.status),
+                updated_at=r.updated_at,
+                history=[(OrderStatus(s), datetime.fromisoformat(t)) for s, t in r.history],
+            )
+            for r in rows
+        ]
+
+
+def _fill_order_row(row: OrderRow, order: Order) -> None:
+    row.merchant_id = order.merchant_id
+    row.channel = order.channel.value
+    row.status = order.status.value
+    row.buyer = order.buyer.model_dump(mode="json")
+    row.ship_to = order.ship_to.model_dump(mode="json")
+    row.currency = order.currency
+    row.total = order.total
+    row.history = [[s.value, t.isoformat()] for s, t in order.history]
+    row.updated_at = order.updated_at or order.created_at
+
+
+class WorkOrderRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_factory(self, factory_id: str) -> list[WorkOrder]:
+        rows = self.session.scalars(
+            select(WorkOrderRow).where(WorkOrderRow.factory_id == factory_id).order_by(WorkOrderRow.due_at)
+        )
+        return [
+            WorkOrder(
+                id=r.id,
+                factory_id=r.factory_id,
+                capability=r.capability,
+                setup_family=r.setup_family,
+                line_ids=[UUID(x) for x in r.line_ids],
+                quantity=r.quantity,
+                due_at=r.due_at,
+                status=WorkOrderStatus(r.status),
+                scrap=r.scrap,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,80 @@
+"""Repositories and the unit of work against real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from uuid import uuid4
+
+from meshfab.domain.events import Event
+from meshfab.domain.lanes import Lane
+from meshfab.domain.merchants import Channel, Merchant
+from meshfab.services.platform import Platform
+from meshfab.store.tables import OutboxRow
+
+LANE = Lane(
+    id="yiwu-us-std",
+    origin_region="yiwu",
+    destination_country="US",
+    carrier="Post",
+    service="std",
+    transit_hours_p50=100,
+    transit_hours_p95=160,
+    cutoff=time(15),
+    currency="USD",
+    cost_per_parcel=450,
+    cost_per_kg=120,
+    customs_days=1,
+)
+
+
+def test_unit_of_work_rolls_back_unless_committed(platform: Platform) -> None:
+    with platform.uow() as uow:
+        uow.lanes.put(LANE)
+        uow.emit(Event("lane.added", "lane:x", {}, datetime.now(UTC)))
+    with platform.uow() as uow:
+        assert uow.lanes.list() == []
+        assert uow.session.query(OutboxRow).count() == 0
+
+
+def test_committed_changes_and_their_events_persist_together(platform: Platform) -> None:
+    with platform.uow() as uow:
+        uow.lanes.put(LANE)
+        uow.emit(Event("lane.added", "lane:x", {"id": LANE.id}, datetime.now(UTC)))
+        uow.commit()
+    with platform.uow() as uow:
+        assert uow.lanes.get(LANE.id) == LANE
+        assert [r.payload for r in uow.session.query(OutboxRow)] == [{"id": LANE.id}]
+
+
+def test_an_exception_inside_the_unit_of_work_loses_the_partial_change(platform: Platform) -> None:
+    merchant = Merchant(id="shop", name="Shop", channel=Channel.store, country="CN", currency="CNY")
+    try:
+        with platform.uow() as uow:
+            uow.merchants.put(merchant)
+            uow.session.flush()
+            raise RuntimeError(str(uuid4()))
+    except RuntimeError:
+        pass
+    with platform.uow() as uow:
+        assert uow.merchants.get("shop") is None
+
+
+def test_put_updates_in_place(platform: Platform) -> None:
+    with platform.uow() as uow:
+        assert uow.lanes.put(LANE) is True
+        uow.commit()
+    with platform.uow() as uow:
+        assert uow.lanes.put(LANE.model_copy(update={"cost_per_parcel": 500})) is False
+        uow.commit()
+    with platform.uow() as uow:
+        assert uow.lanes.get(LANE.id).cost_per_parcel == 500  # type: ignore[union-attr]
+
+
+def test_demo_factories_round_trip_faithfully(demo: Platform) -> None:
+    from meshfab.bootstrap import DEMO_DIR
+    from meshfab.services.world import parse_world
+
+    world = parse_world(DEMO_DIR)
+    with demo.uow() as uow:
+        assert uow.factories.list() == sorted(world.factories, key=lambda f: f.id)
+        assert {t.key: t for t in uow.templates.list()} == {t.key: t for t in world.templates}
