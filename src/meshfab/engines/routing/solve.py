@@ -16,9 +16,8 @@ Method (a Lagrangian-priced large neighbourhood search over CP-SAT):
 
 Determinism: with one worker every step is deterministic (fixed iteration counts, a budget of CP-SAT
 deterministic time worth 0.3 s per second of time limit, a seeded generator); the wall-clock ``time_limit``
-is then only a
-safety stop, and the result depends on the machine only when that stop is what ends the search (large problems
-on a loaded machine). With more workers CP-SAT is not deterministic anyway, and the search uses the whole limit.
+is then only a safety stop, and the result depends on the machine only when that stop is what ends the search
+(large problems on a loaded machine). With more workers CP-SAT is not deterministic anyway, and the search uses the whole limit.
 """
 
 from __future__ import annotations
@@ -77,7 +76,7 @@ def _lns(t: OptionTable, choice: np.ndarray, bound: float, rng: np.random.Genera
          deadline: float, seed: int, workers: int) -> np.ndarray:
     n_fac = len(t.factory_ids)
     small = t.n_lines <= 2_000
-    max_free = t.n_lines if small else 2_000
+    max_free = t.n_lines if small else 600  # CP-SAT re-optimises a few hundred lines per second
     sub_det = 0.3 if small else 1.0
     cost = plan_cost(t, choice)
     det_used, it = 0.0, 0
