@@ -17,7 +17,8 @@ Method (a Lagrangian-priced large neighbourhood search over CP-SAT):
 Determinism: with one worker every step is deterministic (fixed iteration counts, a budget of CP-SAT
 deterministic time worth 0.3 s per second of time limit, a seeded generator); the wall-clock ``time_limit``
 is then only a safety stop, and the result depends on the machine only when that stop is what ends the search
-(large problems on a loaded machine). With more workers CP-SAT is not deterministic anyway, and the search uses the whole limit.
+(large problems on a loaded machine). With more workers CP-SAT is not deterministic anyway, and the search
+uses the whole limit.
 """
 
 from __future__ import annotations
