@@ -29,9 +29,12 @@ def test_placed_order_reads_back_with_lines_prices_and_an_outbox_event(
     created = client.post("/v1/orders", json=body, headers=headers)
     assert created.status_code == 201, created.text
     order = created.json()
-    assert order["status"] == "placed" and order["merchant_id"] == "teamkit" and order["channel"] == "web"
+    assert order["status"] == "allocated" and order["merchant_id"] == "teamkit" and order["channel"] == "web"
+    assert [h["status"] for h in order["history"]] == ["placed", "allocated"]
     line = order["lines"][0]
     assert line["quantity"] == 3 and line["unit_price"] > 0
+    assert line["promise"]["status"] == "kept" and line["promise"]["region"]
+    assert "factory_id" not in line and "factory_id" not in line["promise"]
     assert order["total"] == 3 * line["unit_price"]
     assert client.get(f"/v1/orders/{order['id']}", headers=headers).json() == order
     with demo.uow() as uow:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from meshfab.api import problems
 from meshfab.api.observability import ObservabilityMiddleware
-from meshfab.api.routers import factories, health, orders, templates
+from meshfab.api.routers import factories, health, orders, quotes, templates
 from meshfab.services.platform import Platform
 
 
@@ -18,7 +18,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     problems.install(app)
-    for router in (health.router, templates.router, factories.router, orders.router):
+    for router in (health.router, templates.router, quotes.router, factories.router, orders.router):
         app.include_router(router)
     app.add_middleware(ObservabilityMiddleware)
     return app

@@ -3,11 +3,11 @@ classes, so what a client may send and what it is shown never drift together by 
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from meshfab.domain.factories import Factory, FactoryStatus
 from meshfab.domain.geo import Address
@@ -23,9 +23,55 @@ class Input(BaseModel):
 
 
 class LineIn(Input):
+    """A line is either an `offer_id` from a quote, or a configuration quoted on the spot (fastest offer)."""
+
+    offer_id: UUID | None = None
+    template: str | None = Field(default=None, min_length=1, max_length=63)
+    options: dict[str, Any] = Field(default_factory=dict, max_length=200)
+    quantity: int | None = Field(default=None, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> LineIn:
+        if self.offer_id is not None and (self.template is not None or self.options or self.quantity is not None):
+            raise ValueError("give either offer_id, or template, options and quantity")
+        if self.offer_id is None and (self.template is None or self.quantity is None):
+            raise ValueError("give template and quantity (or an offer_id)")
+        return self
+
+
+class QuoteIn(Input):
     template: str = Field(min_length=1, max_length=63)
     options: dict[str, Any] = Field(default_factory=dict, max_length=200)
     quantity: int = Field(ge=1, le=100_000)
+    ship_to: Address
+
+
+class MoneyOut(BaseModel):
+    amount: int
+    currency: str
+
+
+class OfferOut(BaseModel):
+    offer_id: UUID
+    labels: list[str]
+    delivery_by: date
+    ship_at: datetime
+    region: str
+    price: MoneyOut
+    product_price: MoneyOut
+    shipping_price: MoneyOut
+    expires_at: datetime
+    factory_id: str | None = Field(default=None, description="operator only")
+    lane_id: str | None = Field(default=None, description="operator only")
+    production_cost: int | None = Field(default=None, description="operator only")
+
+
+class QuoteOut(BaseModel):
+    offers: list[OfferOut]
+
+
+class ClosureIn(Input):
+    day: date
 
 
 class OrderIn(Input):
@@ -45,6 +91,13 @@ class ConfigureIn(Input):
     quantity: int = Field(default=1, ge=1, le=100_000)
 
 
+class PromiseOut(BaseModel):
+    delivery_by: date
+    ship_at: datetime
+    status: str
+    region: str
+
+
 class LineOut(BaseModel):
     id: UUID
     line_no: int
@@ -52,6 +105,7 @@ class LineOut(BaseModel):
     options: dict[str, Any]
     quantity: int
     unit_price: int
+    promise: PromiseOut | None = None
 
 
 class OrderOut(BaseModel):
@@ -87,6 +141,14 @@ class OrderOut(BaseModel):
                     options=line.options,
                     quantity=line.quantity,
                     unit_price=line.unit_price,
+                    promise=None
+                    if line.promise is None
+                    else PromiseOut(
+                        delivery_by=line.promise.delivery_by,
+                        ship_at=line.promise.ship_at,
+                        status=line.promise.status.value,
+                        region=line.promise.region,
+                    ),
                 )
                 for line in order.lines
             ],

@@ -7,7 +7,7 @@ cancelled from any state before shipped. Anything else is an `IllegalTransition`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -27,6 +27,16 @@ class OrderStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class PromiseStatus(StrEnum):
+    """A promise is kept until something threatens it; `at_risk` is raised before the date is missed."""
+
+    kept = "kept"
+    at_risk = "at_risk"
+    broken = "broken"
+    delivered = "delivered"
+    cancelled = "cancelled"
+
+
 _FORWARD: dict[OrderStatus, OrderStatus] = {
     OrderStatus.placed: OrderStatus.allocated,
     OrderStatus.allocated: OrderStatus.in_production,
@@ -34,15 +44,24 @@ _FORWARD: dict[OrderStatus, OrderStatus] = {
     OrderStatus.produced: OrderStatus.shipped,
     OrderStatus.shipped: OrderStatus.delivered,
 }
-_CANCELLABLE = frozenset(
-    {OrderStatus.placed, OrderStatus.allocated, OrderStatus.in_production, OrderStatus.produced}
-)
+_CANCELLABLE = frozenset({OrderStatus.placed, OrderStatus.allocated, OrderStatus.in_production, OrderStatus.produced})
 
 
 def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
     if target is OrderStatus.cancelled:
         return current in _CANCELLABLE
     return _FORWARD.get(current) is target
+
+
+@dataclass(frozen=True)
+class LinePromise:
+    """The date promised for a line, and where (as a region) it is being made."""
+
+    delivery_by: date
+    ship_at: datetime
+    status: PromiseStatus
+    region: str
+    factory_id: str
 
 
 @dataclass
@@ -54,6 +73,7 @@ class OrderLine:
     quantity: int
     unit_price: int
     factory_id: str | None = None
+    promise: LinePromise | None = None
 
 
 @dataclass

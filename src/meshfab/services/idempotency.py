@@ -35,9 +35,7 @@ def run_once(
 ) -> tuple[Response, bool]:
     """Run `work` at most once per (caller, key); returns the response and whether it is a replay."""
     if not 1 <= len(key) <= 255:
-        raise InvalidInput(
-            "bad Idempotency-Key", [Problem(("header", "Idempotency-Key"), "1 to 255 characters")]
-        )
+        raise InvalidInput("bad Idempotency-Key", [Problem(("header", "Idempotency-Key"), "1 to 255 characters")])
     now = platform.clock.now()
     scope = str(principal)
     with platform.uow() as uow:
@@ -86,7 +84,5 @@ def _store(platform: Platform, scope: str, key: str, status: int, body: Any) -> 
 
 def _release(platform: Platform, scope: str, key: str) -> None:
     with platform.uow() as uow:
-        uow.session.execute(
-            delete(IdempotencyRow).where(IdempotencyRow.principal == scope, IdempotencyRow.key == key)
-        )
+        uow.session.execute(delete(IdempotencyRow).where(IdempotencyRow.principal == scope, IdempotencyRow.key == key))
         uow.commit()

@@ -31,9 +31,7 @@ def create_key(platform: Platform, principal: Principal, *, label: str = "") -> 
             raise NotFound(f"merchant {principal.subject!r} does not exist")
         prefix = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        uow.session.add(
-            ApiKeyRow(prefix=prefix, secret_hash=_hash(secret), principal=str(principal), label=label)
-        )
+        uow.session.add(ApiKeyRow(prefix=prefix, secret_hash=_hash(secret), principal=str(principal), label=label))
         uow.commit()
     return f"mf_{prefix}_{secret}"
 

@@ -4,28 +4,46 @@ from __future__ import annotations
 
 import base64
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+from sqlalchemy import select
 
 from meshfab.domain.errors import InvalidInput, NotFound, Problem
 from meshfab.domain.events import Event
 from meshfab.domain.geo import Address
 from meshfab.domain.merchants import Buyer, Channel
-from meshfab.domain.orders import Order, OrderLine
+from meshfab.domain.orders import LinePromise, Order, OrderLine, OrderStatus, PromiseStatus
 from meshfab.domain.principals import Principal, Role
-from meshfab.engines.configurator import configure
+from meshfab.engines.promise import Offer
 from meshfab.services.access import require_merchant_access, require_role
 from meshfab.services.platform import Platform
+from meshfab.services.promise import (
+    CapacityGone,
+    PromiseRefused,
+    hold,
+    load_offer,
+    offer_view,
+    offers_for,
+    plan_line,
+    record_reservations,
+    store_offers,
+)
+from meshfab.store.capacity import release_line
+from meshfab.store.tables import OfferRow, PromiseRow
 from meshfab.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
 class LineRequest:
-    template: str
-    options: dict[str, Any]
-    quantity: int
+    """Either an offer from an earlier quote, or a configuration to quote on the spot (fastest offer)."""
+
+    template: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    quantity: int | None = None
+    offer_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,18 @@ class PlaceOrder:
     lines: list[LineRequest]
     merchant_id: str | None = None
     channel: Channel | None = None
+
+
+@dataclass
+class _Line:
+    """A line resolved to what will be made and the plan that makes it."""
+
+    template: str
+    options: dict[str, Any]
+    quantity: int
+    unit_price: int
+    offer: Offer
+    offer_row: OfferRow | None = None
 
 
 def _merchant_for(principal: Principal, requested: str | None) -> str:
@@ -51,87 +81,151 @@ def _merchant_for(principal: Principal, requested: str | None) -> str:
     return requested
 
 
-def price_lines(uow: UnitOfWork, lines: list[LineRequest]) -> tuple[list[OrderLine], str]:
-    """Configure every line; collect every problem of every line before refusing.
-
-    One order is one currency: the first line's template sets it and every other line must match.
-    """
-    currency: str | None = None
+def _resolve(platform: Platform, uow: UnitOfWork, scope: str, cmd: PlaceOrder, now: datetime) -> list[_Line]:
+    """Every line to a plan; all problems of all lines are collected before refusing."""
     problems: list[Problem] = []
-    priced: list[OrderLine] = []
-    for i, line in enumerate(lines):
+    lines: list[_Line] = []
+    for i, line in enumerate(cmd.lines):
         where = ("body", "lines", i)
-        template = uow.templates.get(line.template)
-        if template is None:
-            problems.append(Problem((*where, "template"), f"unknown template {line.template!r}"))
-            continue
-        if currency is not None and template.currency != currency:
-            problems.append(
-                Problem((*where, "template"), f"priced in {template.currency}, order is {currency}")
-            )
-            continue
         try:
-            result = configure(template, line.options, quantity=line.quantity)
+            if line.offer_id is not None:
+                row, offer = load_offer(uow, scope, line.offer_id, now, where)
+                if row.destination_country != cmd.ship_to.country:
+                    raise InvalidInput(
+                        "offer for another country",
+                        [
+                            Problem(
+                                (*where, "offer_id"),
+                                f"quoted for {row.destination_country}, ship_to is {cmd.ship_to.country}",
+                            )
+                        ],
+                    )
+                lines.append(_Line(row.template_key, row.options, row.quantity, row.unit_price, offer, row))
+                continue
+            template = uow.templates.get(line.template or "")
+            if template is None:
+                raise InvalidInput(
+                    "unknown template", [Problem((*where, "template"), f"unknown template {line.template!r}")]
+                )
+            plan = plan_line(platform, template, line.options, line.quantity or 1, cmd.ship_to.country, where)
+            offers = offers_for(platform, uow, plan)
+            lines.append(_Line(template.key, dict(line.options), plan.quantity, plan.request.unit_price, offers[0]))
         except InvalidInput as exc:
-            problems += [Problem((*where, "options", *p.loc), p.msg) for p in exc.problems] or [
-                Problem((*where, "options"), exc.detail)
-            ]
-            continue
-        if not result.valid:
-            problems += [Problem((*where, "options"), v.message) for v in result.violations] or [
-                Problem((*where, "options"), "configuration is incomplete")
-            ]
-            continue
-        priced.append(
-            OrderLine(
-                id=uuid.uuid4(),
-                line_no=i + 1,
-                template_key=template.key,
-                options=dict(line.options),
-                quantity=line.quantity,
-                unit_price=result.price.unit,
-            )
-        )
-        currency = template.currency
+            problems += exc.problems or [Problem(where, exc.detail)]
     if problems:
         raise InvalidInput("the order cannot be placed as given", problems)
-    assert currency is not None
-    return priced, currency
+    currencies = {line.offer.currency for line in lines}
+    if len(currencies) > 1:
+        raise InvalidInput(
+            "one order, one currency", [Problem(("body", "lines"), f"lines priced in {sorted(currencies)}")]
+        )
+    return lines
 
 
 def place_order(platform: Platform, principal: Principal, cmd: PlaceOrder) -> Order:
+    """Place an order in one transaction: resolve plans, hold capacity under lock, store order and promises.
+
+    If a plan no longer fits, nothing is stored and the caller gets `CapacityGone` carrying fresh offers.
+    """
     merchant_id = _merchant_for(principal, cmd.merchant_id)
-    now = platform.clock.now()
+    scope, now = str(principal), platform.clock.now()
     with platform.uow() as uow:
         merchant = uow.merchants.get(merchant_id)
         if merchant is None:
-            raise InvalidInput(
-                "unknown merchant", [Problem(("body", "merchant_id"), f"no merchant {merchant_id!r}")]
-            )
-        lines, currency = price_lines(uow, cmd.lines)
+            raise InvalidInput("unknown merchant", [Problem(("body", "merchant_id"), f"no merchant {merchant_id!r}")])
+        lines = _resolve(platform, uow, scope, cmd, now)
+        try:
+            hold(uow, [(i + 1, line.offer) for i, line in enumerate(lines)], now, platform.settings.horizon_days)
+        except CapacityGone as gone:
+            uow.session.rollback()
+            platform.capacity.invalidate()
+            gone.extensions["fresh_offers"] = _fresh(platform, uow, scope, lines[gone.line_no - 1], cmd, principal)
+            uow.commit()
+            raise
         order = Order(
             id=uuid.uuid4(),
             merchant_id=merchant.id,
             channel=cmd.channel or merchant.channel,
             buyer=cmd.buyer,
             ship_to=cmd.ship_to,
-            currency=currency,
-            lines=lines,
+            currency=lines[0].offer.currency,
+            lines=[
+                OrderLine(
+                    uuid.uuid4(),
+                    i + 1,
+                    line.template,
+                    line.options,
+                    line.quantity,
+                    line.unit_price,
+                    factory_id=line.offer.factory_id,
+                    promise=LinePromise(
+                        line.offer.delivery_by,
+                        line.offer.ship_at,
+                        PromiseStatus.kept,
+                        line.offer.region,
+                        line.offer.factory_id,
+                    ),
+                )
+                for i, line in enumerate(lines)
+            ],
             created_at=now,
             updated_at=now,
         )
         order.history.append((order.status, now))
+        order.advance_to(OrderStatus.allocated, now)
         uow.orders.add(order)
+        for order_line, line in zip(order.lines, lines, strict=True):
+            record_reservations(uow, order_line.id, line.offer)
+            uow.session.add(
+                PromiseRow(
+                    line_id=order_line.id,
+                    order_id=order.id,
+                    factory_id=line.offer.factory_id,
+                    lane_id=line.offer.lane_id,
+                    ready_at=line.offer.ready_at,
+                    ship_at=line.offer.ship_at,
+                    delivery_by=line.offer.delivery_by,
+                    status=PromiseStatus.kept.value,
+                    updated_at=now,
+                )
+            )
+            if line.offer_row is not None:
+                line.offer_row.used_by = order_line.id
         uow.emit(
             Event(
                 "order.placed",
                 f"order:{order.id}",
-                {"order_id": str(order.id), "total": order.total, "currency": order.currency},
+                {
+                    "order_id": str(order.id),
+                    "total": order.total,
+                    "currency": order.currency,
+                    "promises": [
+                        {"line_id": str(ol.id), "delivery_by": line.offer.delivery_by.isoformat()}
+                        for ol, line in zip(order.lines, lines, strict=True)
+                    ],
+                },
                 now,
             )
         )
         uow.commit()
+    for line in lines:
+        platform.capacity.applied(line.offer)
     return order
+
+
+def _fresh(
+    platform: Platform, uow: UnitOfWork, scope: str, line: _Line, cmd: PlaceOrder, principal: Principal
+) -> list[dict[str, Any]]:
+    template = uow.templates.get(line.template)
+    assert template is not None
+    plan = plan_line(platform, template, line.options, line.quantity, cmd.ship_to.country)
+    try:
+        offers = offers_for(platform, uow, plan)
+    except PromiseRefused:
+        return []
+    return [
+        offer_view(q, reveal_factory=principal.is_operator) for q in store_offers(platform, uow, scope, plan, offers)
+    ]
 
 
 def get_order(platform: Platform, principal: Principal, order_id: UUID) -> Order:
@@ -153,9 +247,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return datetime.fromisoformat(at), UUID(ident)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput(
-            "bad cursor", [Problem(("query", "cursor"), "use the next_cursor of a page")]
-        ) from None
+        raise InvalidInput("bad cursor", [Problem(("query", "cursor"), "use the next_cursor of a page")]) from None
 
 
 def list_orders(
@@ -181,6 +273,11 @@ def cancel_order(platform: Platform, principal: Principal, order_id: UUID) -> Or
         now = platform.clock.now()
         order.cancel(now)
         uow.orders.save(order)
+        factories = {f.id: f for f in uow.factories.list()}
+        release_line(uow.session, factories, [line.id for line in order.lines])
+        for promise in uow.session.scalars(select(PromiseRow).where(PromiseRow.order_id == order.id)):
+            promise.status, promise.updated_at = PromiseStatus.cancelled.value, now
         uow.emit(Event("order.cancelled", f"order:{order.id}", {"order_id": str(order.id)}, now))
         uow.commit()
+    platform.capacity.invalidate()
     return order

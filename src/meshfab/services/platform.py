@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from meshfab.clock import Clock, SystemClock
+from meshfab.services.capacity_view import CapacityView
 from meshfab.settings import Settings
 from meshfab.store.uow import UnitOfWork
 
@@ -18,8 +19,11 @@ class Platform:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
 
+    capacity: CapacityView = field(init=False)
+
     def __post_init__(self) -> None:
         self._sessions: sessionmaker[Session] = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.capacity = CapacityView(days=self.settings.horizon_days)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)

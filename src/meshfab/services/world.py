@@ -66,9 +66,7 @@ def parse_world(folder: Path) -> World:
     return world
 
 
-def _parse_list(
-    doc: YamlDocument, name: str, parse: Parser, warnings: list[str]
-) -> tuple[list[Any], list[Problem]]:
+def _parse_list(doc: YamlDocument, name: str, parse: Parser, warnings: list[str]) -> tuple[list[Any], list[Problem]]:
     data: Any = doc.data
     if not isinstance(data, dict) or not isinstance(data.get(name), list):
         return [], [Problem((name,), f"{doc.path.name}:1: expected a top-level list '{name}:'")]
@@ -89,9 +87,7 @@ def _parse_list(
     for i, item in enumerate(items):
         key = str(getattr(item, "id", getattr(item, "key", i)))
         if key in seen:
-            problems.append(
-                Problem((name, i), f"{doc.path.name}:{doc.line_of((name, i))}: duplicate id {key!r}")
-            )
+            problems.append(Problem((name, i), f"{doc.path.name}:{doc.line_of((name, i))}: duplicate id {key!r}"))
         seen.add(key)
     return items, problems
 

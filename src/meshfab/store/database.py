@@ -39,9 +39,7 @@ def ensure_database(admin_url: str, database: str) -> None:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}
-            ).first()
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).first()
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{database}"'))
     finally:

@@ -17,7 +17,7 @@ from meshfab.domain.factories import Calendar, Factory, FactoryStatus, Location,
 from meshfab.domain.geo import Address
 from meshfab.domain.lanes import Lane
 from meshfab.domain.merchants import Buyer, Channel, Merchant
-from meshfab.domain.orders import Order, OrderLine, OrderStatus
+from meshfab.domain.orders import LinePromise, Order, OrderLine, OrderStatus, PromiseStatus
 from meshfab.domain.work import WorkOrder, WorkOrderStatus
 from meshfab.store.tables import (
     FactoryRow,
@@ -25,6 +25,7 @@ from meshfab.store.tables import (
     MerchantRow,
     OrderLineRow,
     OrderRow,
+    PromiseRow,
     TemplateRow,
     WorkOrderRow,
 )
@@ -48,9 +49,7 @@ class TemplateRepository:
         row = self.session.get(TemplateRow, template.key, with_for_update=True)
         if row is None:
             self.session.add(
-                TemplateRow(
-                    key=template.key, name=template.name, currency=template.currency, document=document
-                )
+                TemplateRow(key=template.key, name=template.name, currency=template.currency, document=document)
             )
             return True
         row.name, row.currency, row.document, row.version = (
@@ -66,9 +65,7 @@ def factory_from_row(row: FactoryRow) -> Factory:
     return Factory(
         id=row.id,
         name=row.name,
-        location=Location(
-            lat=row.lat, lon=row.lon, region=row.region, country=row.country, timezone=row.timezone
-        ),
+        location=Location(lat=row.lat, lon=row.lon, region=row.region, country=row.country, timezone=row.timezone),
         workcenters=[Workcenter.model_validate(w) for w in row.workcenters],
         calendar=Calendar.model_validate(row.calendar),
         currency=row.currency,
@@ -155,11 +152,7 @@ class MerchantRepository:
 
     def get(self, merchant_id: str) -> Merchant | None:
         row = self.session.get(MerchantRow, merchant_id)
-        return (
-            None
-            if row is None
-            else Merchant.model_validate({c: getattr(row, c) for c in Merchant.model_fields})
-        )
+        return None if row is None else Merchant.model_validate({c: getattr(row, c) for c in Merchant.model_fields})
 
     def list(self) -> list[Merchant]:
         rows = self.session.scalars(select(MerchantRow).order_by(MerchantRow.id))
@@ -215,18 +208,14 @@ class OrderRepository:
             if line_row is not None:
                 line_row.factory_id = line.factory_id
 
-    def page(
-        self, *, merchant_id: str | None, after: tuple[datetime, UUID] | None, limit: int
-    ) -> list[Order]:
+    def page(self, *, merchant_id: str | None, after: tuple[datetime, UUID] | None, limit: int) -> list[Order]:
         """Keyset pagination on (created_at, id): stable under concurrent inserts, unlike OFFSET."""
         query: Select[tuple[OrderRow]] = select(OrderRow)
         if merchant_id is not None:
             query = query.where(OrderRow.merchant_id == merchant_id)
         if after is not None:
             at, last_id = after
-            query = query.where(
-                or_(OrderRow.created_at < at, and_(OrderRow.created_at == at, OrderRow.id < last_id))
-            )
+            query = query.where(or_(OrderRow.created_at < at, and_(OrderRow.created_at == at, OrderRow.id < last_id)))
         query = query.order_by(OrderRow.created_at.desc(), OrderRow.id.desc()).limit(limit)
         return self._to_domain(list(self.session.scalars(query)))
 
@@ -234,11 +223,17 @@ class OrderRepository:
         if not rows:
             return []
         line_rows = self.session.scalars(
-            select(OrderLineRow)
-            .where(OrderLineRow.order_id.in_([r.id for r in rows]))
-            .order_by(OrderLineRow.line_no)
+            select(OrderLineRow).where(OrderLineRow.order_id.in_([r.id for r in rows])).order_by(OrderLineRow.line_no)
         )
         lines: dict[UUID, list[OrderLine]] = {r.id: [] for r in rows}
+        promises = {
+            p.line_id: LinePromise(p.delivery_by, p.ship_at, PromiseStatus(p.status), region, p.factory_id)
+            for p, region in self.session.execute(
+                select(PromiseRow, FactoryRow.region)
+                .join(FactoryRow, FactoryRow.id == PromiseRow.factory_id)
+                .where(PromiseRow.order_id.in_([r.id for r in rows]))
+            )
+        }
         for lr in line_rows:
             lines[lr.order_id].append(
                 OrderLine(
@@ -249,6 +244,7 @@ class OrderRepository:
                     quantity=lr.quantity,
                     unit_price=lr.unit_price,
                     factory_id=lr.factory_id,
+                    promise=promises.get(lr.id),
                 )
             )
         return [

@@ -158,7 +158,45 @@ class ReservationRow(Base):
     capability: Mapped[str] = mapped_column(String(63))
     day: Mapped[date] = mapped_column(Date)
     minutes: Mapped[int] = mapped_column(Integer)
+    setup_family: Mapped[str] = mapped_column(String(200), server_default="")
+    setup_minutes: Mapped[int] = mapped_column(Integer, server_default="0")
     __table_args__ = (Index("ix_reservations_bucket", "factory_id", "capability", "day"),)
+
+
+class OfferRow(Base):
+    """An offer made at quote time: the plan behind a delivery date, valid until it expires or is used."""
+
+    __tablename__ = "offers"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    principal: Mapped[str] = mapped_column(String(80), index=True)
+    template_key: Mapped[str] = mapped_column(ForeignKey("templates.key"))
+    options: Mapped[dict[str, Any]]
+    quantity: Mapped[int] = mapped_column(Integer)
+    destination_country: Mapped[str] = mapped_column(String(2))
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    plan: Mapped[dict[str, Any]]
+    delivery_by: Mapped[date] = mapped_column(Date)
+    price: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("order_lines.id", ondelete="SET NULL"))
+
+
+class PromiseRow(Base):
+    """The delivery date accepted with an order line and the plan that keeps it."""
+
+    __tablename__ = "promises"
+    line_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    factory_id: Mapped[str] = mapped_column(ForeignKey("factories.id"), index=True)
+    lane_id: Mapped[str] = mapped_column(ForeignKey("lanes.id"))
+    ready_at: Mapped[datetime]
+    ship_at: Mapped[datetime]
+    delivery_by: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    risk: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime]
 
 
 class WorkOrderRow(Base):

@@ -46,7 +46,5 @@ class UnitOfWork:
     def emit(self, event: Event) -> None:
         """Write the event beside the change: both commit or neither does."""
         self.session.add(
-            OutboxRow(
-                type=event.type, subject=event.subject, payload=event.payload, occurred_at=event.occurred_at
-            )
+            OutboxRow(type=event.type, subject=event.subject, payload=event.payload, occurred_at=event.occurred_at)
         )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from meshfab.api.deps import IdempotencyKey, PlatformDep, PrincipalDep, respond_once
-from meshfab.api.schemas import Created, FactoryOut, LaneOut, StatusIn, WorkOrderOut
+from meshfab.api.schemas import ClosureIn, Created, FactoryOut, LaneOut, StatusIn, WorkOrderOut
 from meshfab.domain.factories import Factory
 from meshfab.domain.geo import Country
 from meshfab.domain.lanes import Lane
@@ -45,6 +45,13 @@ def get_factory(factory_id: str, platform: PlatformDep, principal: PrincipalDep)
 @router.post("/v1/factories/{factory_id}/status", response_model=FactoryOut)
 def set_status(factory_id: str, body: StatusIn, platform: PlatformDep, principal: PrincipalDep) -> FactoryOut:
     return FactoryOut.of(factories.set_status(platform, principal, factory_id, body.status))
+
+
+@router.post("/v1/factories/{factory_id}/closures")
+def close_day(factory_id: str, body: ClosureIn, platform: PlatformDep, principal: PrincipalDep) -> dict[str, object]:
+    """Close a local day (holiday, breakdown): capacity drops to zero and promises planned on it go at risk."""
+    flagged = factories.close_day(platform, principal, factory_id, body.day)
+    return {"factory_id": factory_id, "day": body.day, "promises_at_risk": flagged}
 
 
 @router.get("/v1/factories/{factory_id}/work-orders", response_model=list[WorkOrderOut])

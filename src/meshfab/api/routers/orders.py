@@ -28,7 +28,7 @@ def place_order(
         cmd = orders.PlaceOrder(
             buyer=body.buyer,
             ship_to=body.ship_to,
-            lines=[orders.LineRequest(x.template, x.options, x.quantity) for x in body.lines],
+            lines=[orders.LineRequest(x.template, x.options, x.quantity, x.offer_id) for x in body.lines],
             merchant_id=body.merchant_id,
             channel=body.channel,
         )

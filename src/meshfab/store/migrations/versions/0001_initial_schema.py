@@ -136,9 +136,7 @@ def upgrade() -> None:
         sa.Column("history", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["merchant_id"], ["merchants.id"], name=op.f("fk_orders_merchant_id_merchants")
-        ),
+        sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"], name=op.f("fk_orders_merchant_id_merchants")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
     )
     op.create_index(op.f("ix_orders_merchant_id"), "orders", ["merchant_id"], unique=False)
@@ -155,9 +153,7 @@ def upgrade() -> None:
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("scrap", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["factory_id"], ["factories.id"], name=op.f("fk_work_orders_factory_id_factories")
-        ),
+        sa.ForeignKeyConstraint(["factory_id"], ["factories.id"], name=op.f("fk_work_orders_factory_id_factories")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_work_orders")),
     )
     op.create_index(op.f("ix_work_orders_factory_id"), "work_orders", ["factory_id"], unique=False)
@@ -171,9 +167,7 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("unit_price", sa.BigInteger(), nullable=False),
         sa.Column("factory_id", sa.String(length=63), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["factory_id"], ["factories.id"], name=op.f("fk_order_lines_factory_id_factories")
-        ),
+        sa.ForeignKeyConstraint(["factory_id"], ["factories.id"], name=op.f("fk_order_lines_factory_id_factories")),
         sa.ForeignKeyConstraint(
             ["order_id"], ["orders.id"], name=op.f("fk_order_lines_order_id_orders"), ondelete="CASCADE"
         ),
@@ -196,9 +190,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("tracking_number", sa.String(length=64), nullable=True),
         sa.Column("events", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["factory_id"], ["factories.id"], name=op.f("fk_parcels_factory_id_factories")
-        ),
+        sa.ForeignKeyConstraint(["factory_id"], ["factories.id"], name=op.f("fk_parcels_factory_id_factories")),
         sa.ForeignKeyConstraint(["lane_id"], ["lanes.id"], name=op.f("fk_parcels_lane_id_lanes")),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_parcels_order_id_orders")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_parcels")),
@@ -212,9 +204,7 @@ def upgrade() -> None:
         sa.Column("capability", sa.String(length=63), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("minutes", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["factory_id"], ["factories.id"], name=op.f("fk_reservations_factory_id_factories")
-        ),
+        sa.ForeignKeyConstraint(["factory_id"], ["factories.id"], name=op.f("fk_reservations_factory_id_factories")),
         sa.ForeignKeyConstraint(
             ["line_id"],
             ["order_lines.id"],
@@ -223,9 +213,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reservations")),
     )
-    op.create_index(
-        "ix_reservations_bucket", "reservations", ["factory_id", "capability", "day"], unique=False
-    )
+    op.create_index("ix_reservations_bucket", "reservations", ["factory_id", "capability", "day"], unique=False)
     op.create_index(op.f("ix_reservations_line_id"), "reservations", ["line_id"], unique=False)
 
 

@@ -1,0 +1,93 @@
+"""Capacity buckets in PostgreSQL: created from the calendar on first use, locked in one fixed order.
+
+Every writer locks the rows it needs sorted by (factory_id, capability, day), and inserts missing rows in
+the same order, so two transactions can never wait on each other in a cycle: no deadlock, and under the
+lock `reserved + minutes <= available` is the rule that keeps capacity from being oversold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from meshfab.domain.capacity import Bucket
+from meshfab.domain.factories import Factory
+from meshfab.store.tables import BucketRow, ReservationRow
+
+BucketKey = tuple[str, str, date]
+
+
+def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable[BucketKey]) -> dict[BucketKey, Bucket]:
+    """Make sure the buckets exist (available minutes from the factory calendar), then lock them in order."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = [
+        {"factory_id": f, "capability": c, "day": d, "available": factories[f].capacity_minutes(c, d), "reserved": 0}
+        for f, c, d in wanted
+    ]
+    session.execute(insert(BucketRow).values(rows).on_conflict_do_nothing())
+    locked = session.scalars(
+        select(BucketRow)
+        .where(tuple_(BucketRow.factory_id, BucketRow.capability, BucketRow.day).in_(wanted))
+        .order_by(BucketRow.factory_id, BucketRow.capability, BucketRow.day)
+        .with_for_update()
+    )
+    return {
+        (r.factory_id, r.capability, r.day): Bucket(r.factory_id, r.capability, r.day, r.available, r.reserved)
+        for r in locked
+    }
+
+
+def add_reserved(session: Session, key: BucketKey, minutes: int) -> None:
+    row = session.get(BucketRow, key)
+    assert row is not None, "lock_buckets first"
+    row.reserved += minutes
+
+
+def families_in(session: Session, keys: Iterable[BucketKey]) -> list[tuple[str, str, date, str]]:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(ReservationRow.factory_id, ReservationRow.capability, ReservationRow.day, ReservationRow.setup_family)
+        .where(tuple_(ReservationRow.factory_id, ReservationRow.capability, ReservationRow.day).in_(wanted))
+        .distinct()
+    )
+    return [(r.factory_id, r.capability, r.day, r.setup_family) for r in rows]
+
+
+def load_buckets(session: Session, first_day: date) -> tuple[list[Bucket], list[tuple[str, str, date, str]]]:
+    """Every stored bucket from `first_day` on, and the setup families that already have a lot in it."""
+    buckets = [
+        Bucket(r.factory_id, r.capability, r.day, r.available, r.reserved)
+        for r in session.scalars(select(BucketRow).where(BucketRow.day >= first_day))
+    ]
+    families = [
+        (r.factory_id, r.capability, r.day, r.setup_family)
+        for r in session.execute(
+            select(
+                ReservationRow.factory_id, ReservationRow.capability, ReservationRow.day, ReservationRow.setup_family
+            )
+            .where(ReservationRow.day >= first_day)
+            .distinct()
+        )
+    ]
+    return buckets, families
+
+
+def release_line(session: Session, factories: dict[str, Factory], line_ids: list[UUID]) -> list[ReservationRow]:
+    """Give a line's minutes back to its buckets (locked in the same order as every other writer)."""
+    held = list(session.scalars(select(ReservationRow).where(ReservationRow.line_id.in_(line_ids))))
+    lock_buckets(session, factories, [(r.factory_id, r.capability, r.day) for r in held])
+    for r in held:
+        row = session.get(BucketRow, (r.factory_id, r.capability, r.day))
+        assert row is not None
+        row.reserved = max(0, row.reserved - r.minutes)
+    session.execute(delete(ReservationRow).where(ReservationRow.line_id.in_(line_ids)))
+    return held
