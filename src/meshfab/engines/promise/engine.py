@@ -11,8 +11,9 @@ How time is modelled (aggregate buckets, the checkout horizon of the design):
   the factory's today (capped by the snapshot's days).
 * **Operations** are placed in ``sequence`` order (equal numbers side by side). An operation takes free minutes
   day by day from the first day its predecessors finished on and spills into the next days with free minutes
-  (working days only: holidays have none). Buckets do not order work inside a day, so a successor may use the
-  same day; its finish is never before its predecessor's.
+  (working days only: a day without shifts has none, even if a stored bucket gives it minutes, since work there
+  would have no finish instant). Buckets do not order work inside a day, so a successor may use the same day;
+  its finish is never before its predecessor's.
 * **Setup** is held once per lot on the operation's first day. A line above the factory's ``max_lot`` is
   ``ceil(quantity / max_lot)`` lots. If the setup family already has a lot in that first bucket, one lot's setup
   is not charged (the line joins that lot); ``min_lot`` is the factory scheduler's business, since lines of
@@ -41,7 +42,7 @@ from datetime import datetime
 
 import numpy as np
 
-from .plan import Clock, LinePlan, plan_line, position
+from .plan import Clock, LinePlan, free_minutes, plan_line, position
 from .problem import Offer, QuoteRequest, Refusal, Reservation
 from .snapshot import CapacitySnapshot, CountryLanes
 from .timegrid import epoch_day_to_date, from_minutes, to_minutes
@@ -83,8 +84,9 @@ def quote(snapshot: CapacitySnapshot, request: QuoteRequest, *, max_offers: int 
 
 def check(snapshot: CapacitySnapshot, offer: Offer, *, now: datetime | None = None) -> bool:
     """Whether the plan behind ``offer`` still holds at ``now`` (default: when it was quoted), by the quote's rules:
-    every reservation fits its bucket's free minutes, a setup saved still has its family's lot, work on the
-    ship day ends by the cutoff, and the factory still takes work."""
+    every reservation fits its bucket's free minutes (``free_minutes``, as ``plan_line``: none on days without
+    shifts), a setup saved still has its family's lot, no work falls after the ship day, work on the ship day
+    ends by the cutoff, and the factory still takes work. The service relies on this agreeing with ``quote``."""
     at = to_minutes(now or offer.quoted_at)
     i = snapshot.index.get(offer.factory_id)
     if i is None or not snapshot.accepts[i] or to_minutes(offer.ship_at) < at:
@@ -93,16 +95,18 @@ def check(snapshot: CapacitySnapshot, offer: Offer, *, now: datetime | None = No
     ship_day = snapshot.day_index(snapshot.factories[i].local_day(offer.ship_at))
     held: dict[tuple[str, int], int] = {}
     for r in offer.reservations:
+        if r.factory_id != offer.factory_id:
+            return False
         try:
-            _, d = snapshot._where(r.factory_id, r.capability, r.day)
+            _, d = snapshot.locate(r.factory_id, r.capability, r.day)
         except KeyError:
+            return False
+        if d < clock.today[i] or d > ship_day:
             return False
         available = float(snapshot.available[r.capability][i, d])
         gone = available * clock.fraction[i, d] if d < clock.cols else 0.0
-        if d < clock.today[i]:
-            return False
         load = snapshot.reserved[r.capability][i, d] + gone + held.get((r.capability, d), 0)
-        if r.minutes > np.floor(max(available - load, 0.0)):
+        if r.minutes > free_minutes(np.float64(available), np.float64(load), snapshot.calendar_minutes[i, d]):
             return False
         if r.setup_saved and not snapshot.has_family(r.factory_id, r.capability, r.day, r.setup_family):
             return False

@@ -66,9 +66,22 @@ class Clock:
         return load
 
 
+def free_minutes(available: np.ndarray, load: np.ndarray, calendar: np.ndarray) -> np.ndarray:
+    """Whole minutes a bucket can still take: what is available less its load, rounded down.
+
+    A day without shifts (weekend, holiday) takes nothing, even if a stored bucket gives it minutes: there is
+    no shift to lay the work on, so it would have no finish instant (``position`` needs the day's shifts).
+    ``plan_line`` and ``check`` both decide room with this, so a plan quoted is a plan that re-checks.
+    """
+    return np.where(calendar > 0, np.floor(np.maximum(available - load, 0.0)), 0.0)
+
+
 def position(snap: CapacitySnapshot, capability: str, rows: np.ndarray, days: np.ndarray,
              held: np.ndarray) -> np.ndarray:
-    """Instant at which ``held`` minutes of a bucket are used up, the bucket filling from its day's first shift."""
+    """Instant at which ``held`` minutes of a bucket are used up, the bucket filling from its day's first shift.
+
+    Only meaningful on a day with shifts (see ``free_minutes``): on a day without, it would answer the epoch.
+    """
     available = snap.available[capability][rows, days].astype(np.float64)
     calendar = snap.calendar_minutes[rows, days]
     at = np.divide(held * calendar, available, out=np.zeros_like(held), where=available > 0)
@@ -104,7 +117,7 @@ def plan_line(snap: CapacitySnapshot, request: QuoteRequest, clock: Clock) -> Li
             load = clock.load(snap, cap)
             if cap in extra:
                 load += extra[cap]
-            free = np.floor(np.maximum(snap.available[cap] - load, 0.0))
+            free = free_minutes(snap.available[cap], load, snap.calendar_minutes[:, :days])
             free *= window & (cols >= start_day[:, None])
             first = (free > 0).argmax(axis=1)
             family = snap.family_mask(cap, op.setup_family)

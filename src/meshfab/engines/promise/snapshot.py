@@ -82,7 +82,7 @@ class CapacitySnapshot:
         self.capable = {cap: _has(self.factories, cap) for cap in self.available}
         self.families: dict[tuple[str, str], np.ndarray] = {}
         for b in buckets:
-            i, d = self._where(b.factory_id, b.capability, b.day)
+            i, d = self.locate(b.factory_id, b.capability, b.day)
             self.available[b.capability][i, d] = b.available
             self.reserved[b.capability][i, d] = b.reserved
         for factory_id, capability, day, family in families:
@@ -108,7 +108,11 @@ class CapacitySnapshot:
     def day_of(self, index: int) -> date:
         return self.origin + timedelta(days=int(index))
 
-    def _where(self, factory_id: str, capability: str, day: date) -> tuple[int, int]:
+    def locate(self, factory_id: str, capability: str, day: date) -> tuple[int, int]:
+        """(factory row, day column) of one bucket in the arrays; ``KeyError`` if the snapshot does not hold it.
+
+        Public so that re-checks and the service address buckets the same way the snapshot itself does.
+        """
         i = self.index.get(factory_id)
         d = self.day_index(day)
         if i is None or capability not in self.available or not 0 <= d < self.days:
@@ -122,11 +126,11 @@ class CapacitySnapshot:
         mask = self.families.get((capability, family))
         if mask is None:
             return False
-        i, d = self._where(factory_id, capability, day)
+        i, d = self.locate(factory_id, capability, day)
         return bool(mask[i, d])
 
     def bucket(self, factory_id: str, capability: str, day: date) -> Bucket:
-        i, d = self._where(factory_id, capability, day)
+        i, d = self.locate(factory_id, capability, day)
         return Bucket(factory_id, capability, day, int(self.available[capability][i, d]),
                       int(self.reserved[capability][i, d]))
 
@@ -163,13 +167,13 @@ class CapacitySnapshot:
         """Mirror a committed reservation. The database is the judge of overselling; this only records it."""
         if minutes < 0:
             raise ValueError("reserve a non-negative number of minutes")
-        i, d = self._where(factory_id, capability, day)
+        i, d = self.locate(factory_id, capability, day)
         self.reserved[capability][i, d] += minutes
         if family is not None:
             self.mark_family(factory_id, capability, day, family)
 
     def release(self, factory_id: str, capability: str, day: date, minutes: int) -> None:
-        i, d = self._where(factory_id, capability, day)
+        i, d = self.locate(factory_id, capability, day)
         self.reserved[capability][i, d] = max(0, int(self.reserved[capability][i, d]) - minutes)
 
     def apply(self, offer: Offer) -> None:
@@ -178,7 +182,7 @@ class CapacitySnapshot:
             self.reserve(r.factory_id, r.capability, r.day, r.minutes, r.setup_family)
 
     def mark_family(self, factory_id: str, capability: str, day: date, family: str) -> None:
-        i, d = self._where(factory_id, capability, day)
+        i, d = self.locate(factory_id, capability, day)
         mask = self.families.get((capability, family))
         if mask is None:
             mask = self.families[(capability, family)] = np.zeros((len(self.factories), self.days), dtype=bool)
