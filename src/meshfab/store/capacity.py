@@ -20,6 +20,7 @@ from meshfab.domain.factories import Factory
 from meshfab.store.tables import BucketRow, ReservationRow
 
 BucketKey = tuple[str, str, date]
+CHUNK = 2000
 
 
 def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable[BucketKey]) -> dict[BucketKey, Bucket]:
@@ -31,17 +32,20 @@ def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable
         {"factory_id": f, "capability": c, "day": d, "available": factories[f].capacity_minutes(c, d), "reserved": 0}
         for f, c, d in wanted
     ]
-    session.execute(insert(BucketRow).values(rows).on_conflict_do_nothing())
-    locked = session.scalars(
-        select(BucketRow)
-        .where(tuple_(BucketRow.factory_id, BucketRow.capability, BucketRow.day).in_(wanted))
-        .order_by(BucketRow.factory_id, BucketRow.capability, BucketRow.day)
-        .with_for_update()
-    )
-    return {
-        (r.factory_id, r.capability, r.day): Bucket(r.factory_id, r.capability, r.day, r.available, r.reserved)
-        for r in locked
-    }
+    for start in range(0, len(rows), CHUNK):  # a statement carries at most 65,535 parameters
+        session.execute(insert(BucketRow).values(rows[start : start + CHUNK]).on_conflict_do_nothing())
+    locked: dict[BucketKey, Bucket] = {}
+    for start in range(0, len(wanted), CHUNK):  # chunks in sorted order keep the one global lock order
+        for r in session.scalars(
+            select(BucketRow)
+            .where(tuple_(BucketRow.factory_id, BucketRow.capability, BucketRow.day).in_(wanted[start : start + CHUNK]))
+            .order_by(BucketRow.factory_id, BucketRow.capability, BucketRow.day)
+            .with_for_update()
+        ):
+            locked[(r.factory_id, r.capability, r.day)] = Bucket(
+                r.factory_id, r.capability, r.day, r.available, r.reserved
+            )
+    return locked
 
 
 def add_reserved(session: Session, key: BucketKey, minutes: int) -> None:
