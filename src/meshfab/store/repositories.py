@@ -191,6 +191,7 @@ class OrderRepository:
                     factory_id=line.factory_id,
                 )
             )
+        self.session.flush()
 
     def get(self, order_id: UUID, *, for_update: bool = False) -> Order | None:
         row = self.session.get(OrderRow, order_id, with_for_update=for_update)
