@@ -122,12 +122,32 @@ def _resolve(platform: Platform, uow: UnitOfWork, scope: str, cmd: PlaceOrder, n
     return lines
 
 
+QUOTE_ATTEMPTS = 3
+
+
 def place_order(platform: Platform, principal: Principal, cmd: PlaceOrder) -> Order:
     """Place an order in one transaction: resolve plans, hold capacity under lock, store order and promises.
 
-    If a plan no longer fits, nothing is stored and the caller gets `CapacityGone` carrying fresh offers.
+    If an offer the buyer accepted no longer fits, nothing is stored and the caller gets `CapacityGone` with
+    fresh offers: the date the buyer saw is never moved silently. Lines quoted on the spot promised nothing
+    yet, so a plan beaten by a concurrent order is simply quoted again on fresh capacity, a few times.
     """
     merchant_id = _merchant_for(principal, cmd.merchant_id)
+    on_the_spot = all(line.offer_id is None for line in cmd.lines)
+    for attempt in range(1, QUOTE_ATTEMPTS + 1):
+        try:
+            return _place(
+                platform, principal, merchant_id, cmd, with_fresh_offers=not on_the_spot or attempt == QUOTE_ATTEMPTS
+            )
+        except CapacityGone:
+            if not on_the_spot or attempt == QUOTE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _place(
+    platform: Platform, principal: Principal, merchant_id: str, cmd: PlaceOrder, *, with_fresh_offers: bool
+) -> Order:
     scope, now = str(principal), platform.clock.now()
     with platform.uow() as uow:
         merchant = uow.merchants.get(merchant_id)
@@ -139,8 +159,9 @@ def place_order(platform: Platform, principal: Principal, cmd: PlaceOrder) -> Or
         except CapacityGone as gone:
             uow.session.rollback()
             platform.capacity.invalidate()
-            gone.extensions["fresh_offers"] = _fresh(platform, uow, scope, lines[gone.line_no - 1], cmd, principal)
-            uow.commit()
+            if with_fresh_offers:
+                gone.extensions["fresh_offers"] = _fresh(platform, uow, scope, lines[gone.line_no - 1], cmd, principal)
+                uow.commit()
             raise
         order = Order(
             id=uuid.uuid4(),

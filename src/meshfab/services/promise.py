@@ -222,7 +222,7 @@ def _locked_snapshot(
         days=days,
         buckets=in_range,
         families=families_in(uow.session, list(buckets)),
-    ).prepare()
+    )
 
 
 def record_reservations(uow: UnitOfWork, line_id: UUID, offer: Offer) -> None:

@@ -5,6 +5,8 @@ They never commit; the unit of work does, so a use case that touches several agg
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,6 +32,21 @@ from meshfab.store.tables import (
     WorkOrderRow,
 )
 
+_PARSED: dict[str, tuple[str, Template]] = {}
+"""Parsed templates by key and document digest, process-wide: parsing a document and compiling its rules costs
+far more than a configure call, and a template object that stays the same lets the configurator reuse its
+compiled form."""
+
+
+def _template(row: TemplateRow) -> Template:
+    digest = hashlib.sha256(json.dumps(row.document, sort_keys=True).encode()).hexdigest()
+    cached = _PARSED.get(row.key)
+    if cached is not None and cached[0] == digest:
+        return cached[1]
+    template = Template.model_validate(row.document)
+    _PARSED[row.key] = (digest, template)
+    return template
+
 
 class TemplateRepository:
     def __init__(self, session: Session) -> None:
@@ -37,11 +54,10 @@ class TemplateRepository:
 
     def get(self, key: str) -> Template | None:
         row = self.session.get(TemplateRow, key)
-        return None if row is None else Template.model_validate(row.document)
+        return None if row is None else _template(row)
 
     def list(self) -> list[Template]:
-        rows = self.session.scalars(select(TemplateRow).order_by(TemplateRow.key))
-        return [Template.model_validate(r.document) for r in rows]
+        return [_template(r) for r in self.session.scalars(select(TemplateRow).order_by(TemplateRow.key))]
 
     def put(self, template: Template) -> bool:
         """Insert or replace; returns True when the template is new."""

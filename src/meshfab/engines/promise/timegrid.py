@@ -44,6 +44,7 @@ def from_minutes(minutes: float) -> datetime:
 
 
 @lru_cache(maxsize=200_000)
+@lru_cache(maxsize=200_000)
 def local_to_minutes(zone: str, day: date, clock: time) -> int:
     """A local wall-clock time as epoch minutes (a non-existent time in a DST gap moves forward, as zoneinfo)."""
     return int(to_minutes(datetime.combine(day, clock, tzinfo=ZoneInfo(zone)).astimezone(UTC)))
@@ -80,22 +81,37 @@ class DateTable:
     """UTC offsets of one zone on a 15-minute grid, to turn arrival instants into local dates vectorised."""
 
     def __init__(self, zone: str, first: datetime, days: int) -> None:
-        tz = ZoneInfo(zone)
         self.start = math.floor(to_minutes(first) / GRID_MINUTES) * GRID_MINUTES
-        steps = days * 24 * 60 // GRID_MINUTES
-        base = EPOCH + timedelta(minutes=self.start)
-        offsets = np.empty(steps, dtype=np.int64)
-        last = None
-        for k in range(steps):
-            offset = (base + timedelta(minutes=k * GRID_MINUTES)).astimezone(tz).utcoffset()
-            last = int(offset.total_seconds() // 60) if offset is not None else 0
-            offsets[k] = last
-        self.offsets = offsets
+        self.offsets = _offsets(zone, self.start, days)
 
     def epoch_days(self, minutes: np.ndarray) -> np.ndarray:
         """Local calendar date (days since 1970-01-01) of each instant."""
         k = np.clip(((minutes - self.start) // GRID_MINUTES).astype(np.int64), 0, len(self.offsets) - 1)
         return np.floor((minutes + self.offsets[k]) / 1440.0).astype(np.int64)
+
+
+@lru_cache(maxsize=512)
+def _offsets(zone: str, start: int, days: int) -> np.ndarray:
+    """UTC offset per grid step. A zone changes offset at most a few times a year, so each day is filled at
+    once unless its two ends differ; only such transition days are walked step by step. Cached: every snapshot
+    built the same day asks for the same table."""
+    tz = ZoneInfo(zone)
+    per_day = 24 * 60 // GRID_MINUTES
+    offsets = np.empty(days * per_day, dtype=np.int64)
+
+    def offset_at(step: int) -> int:
+        value = (EPOCH + timedelta(minutes=start + step * GRID_MINUTES)).astimezone(tz).utcoffset()
+        return int(value.total_seconds() // 60) if value is not None else 0
+
+    for d in range(days):
+        first, last = d * per_day, (d + 1) * per_day - 1
+        at_first, at_last = offset_at(first), offset_at(last)
+        if at_first == at_last:
+            offsets[first : last + 1] = at_first
+        else:
+            offsets[first : last + 1] = [offset_at(k) for k in range(first, last + 1)]
+    offsets.setflags(write=False)
+    return offsets
 
 
 def destination_zone(country: str) -> str:
