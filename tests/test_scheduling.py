@@ -231,3 +231,14 @@ def test_dispatch_gives_up_when_an_operation_fits_no_shift() -> None:
     problem = ScheduleProblem((Workcenter("press", "print"),), (lot("a", "A", [("press", 90)]),),
                               calendar=((0, 60),))
     assert dispatch(problem) is None
+
+
+def test_work_started_before_the_shift_boundary_stays_and_the_rest_follows_the_calendar() -> None:
+    problem = ScheduleProblem((Workcenter("press", "print"),),
+                              (lot("a", "A", [("press", 30)]), lot("b", "A", [("press", 30)])),
+                              calendar=((0, 100), (200, 300)), started=(Started("a/0", "press", -20),))
+    result = solve(problem, time_limit=5)
+    ops = result.operations()
+    assert (ops["a/0"].start, ops["a/0"].end) == (-20, 10)
+    assert ops["b/0"].start >= 10 and ops["b/0"].end <= 100
+    assert_sound(problem, result)

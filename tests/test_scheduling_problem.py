@@ -14,7 +14,7 @@ from meshfab.engines.scheduling import (
     Started,
     Workcenter,
 )
-from meshfab.engines.scheduling.calendar import breaks, fits
+from meshfab.engines.scheduling.calendar import breaks, fits, without
 
 WC = (Workcenter("press", "print"),)
 
@@ -66,3 +66,9 @@ def test_breaks_are_the_complement_of_the_shifts() -> None:
     assert breaks(shifts, 0, 3000) == [(0, 480), (960, 1920), (2400, 3000)]
     assert breaks(None, 0, 3000) == []
     assert fits(shifts, 500, 960) and not fits(shifts, 900, 1000)
+
+
+def test_closed_time_is_cut_where_started_work_runs() -> None:
+    assert without([(0, 100), (200, 300)], [(90, 210)]) == [(0, 90), (210, 300)]
+    assert without([(0, 100)], [(20, 30)]) == [(0, 20), (30, 100)]
+    assert without([(0, 100)], []) == [(0, 100)]

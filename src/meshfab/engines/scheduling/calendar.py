@@ -7,7 +7,8 @@ breaks become fixed intervals in each machine's no-overlap constraint. An operat
 working interval of its machines cannot be placed; the lot builder keeps lots small enough (``max_lot``),
 and a problem that still has such an operation is reported ``INFEASIBLE``.
 
-A calendar of ``None`` means always open.
+A calendar of ``None`` means always open. Started operations are exempt: they are facts, not plans, so
+closed time is cut away where a started operation already runs (``without``).
 """
 
 from __future__ import annotations
@@ -46,3 +47,20 @@ def longest_shift(calendar: Sequence[Interval] | None) -> int | None:
     if calendar is None:
         return None
     return max((end - start for start, end in calendar), default=0)
+
+
+def without(closed: Sequence[Interval], taken: Sequence[Interval]) -> list[Interval]:
+    """``closed`` minus the spans in ``taken`` (work already running there is not to be contradicted)."""
+    pieces = list(closed)
+    for t0, t1 in taken:
+        cut: list[Interval] = []
+        for a, b in pieces:
+            if t1 <= a or b <= t0:
+                cut.append((a, b))
+                continue
+            if a < t0:
+                cut.append((a, t0))
+            if t1 < b:
+                cut.append((t1, b))
+        pieces = cut
+    return pieces

@@ -19,7 +19,7 @@ from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
-from .calendar import breaks
+from .calendar import breaks, without
 from .evaluate import Placement, durations
 from .problem import ScheduleProblem
 
@@ -104,7 +104,9 @@ class ScheduleModel:
         wc_of = self.problem.workcenter_of()
         for machine, ivs in intervals.items():
             calendar = self.problem.calendar_of(wc_of[machine])
-            for a, b in breaks(calendar, self.origin, self.horizon):
+            running = [(s.start, s.start + self.durations[s.operation_id][machine])
+                       for s in self.fixed.values() if s.machine_id == machine]
+            for a, b in without(breaks(calendar, self.origin, self.horizon), running):
                 ivs.append(m.new_fixed_size_interval_var(a, b - a, f"break[{machine},{a}]"))
             if len(ivs) > 1:
                 m.add_no_overlap(ivs)
