@@ -242,3 +242,10 @@ def test_work_started_before_the_shift_boundary_stays_and_the_rest_follows_the_c
     assert (ops["a/0"].start, ops["a/0"].end) == (-20, 10)
     assert ops["b/0"].start >= 10 and ops["b/0"].end <= 100
     assert_sound(problem, result)
+
+
+def test_a_factory_without_lots_gets_an_empty_optimal_schedule() -> None:
+    result = solve(ScheduleProblem((Workcenter("press", "print", count=2),), ()), time_limit=1)
+    assert result.status == SolveStatus.OPTIMAL
+    assert result.timelines == {"press#1": (), "press#2": ()}
+    assert result.objective is not None and result.objective.makespan == 0

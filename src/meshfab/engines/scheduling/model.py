@@ -20,8 +20,9 @@ from itertools import pairwise
 from ortools.sat.python import cp_model
 
 from .calendar import breaks, without
-from .evaluate import Placement, durations
+from .evaluate import Placement, build_result, durations
 from .problem import ScheduleProblem
+from .result import SolveStatus
 
 
 class ScheduleModel:
@@ -185,9 +186,6 @@ class ScheduleModel:
     # -- hints and answers -----------------------------------------------------------------------
     def hint(self, placements: Mapping[str, Placement]) -> None:
         """Hint every variable from a complete schedule, so CP-SAT starts from it (warm start)."""
-        from .evaluate import build_result
-        from .result import SolveStatus
-
         m = self.model
         m.clear_hints()
         result = build_result(self.problem, placements, status=SolveStatus.FEASIBLE)
