@@ -37,7 +37,7 @@ def test_partial_choices_prune_domains_and_keep_price_running(demo: dict[str, Te
     assert result.domains["fabric"].values == ["polyester"]
     assert result.domains["colour"].values == ["white", "fluo-yellow"]
     assert result.domains["print"].values == ["sublimation"]
-    assert result.price.unit == 3900 + 1500 and not result.price.complete
+    assert result.price.unit == 550 + 210 and not result.price.complete
     assert result.price.pending == ["name print", "number print", "crest"]
 
 
@@ -123,7 +123,7 @@ def test_engraving_and_optional_options(demo: dict[str, Template]) -> None:
     too_long = configure(medal, {**base, "back_engraving": "CHAMPIONS 2025 CITY CUP"})
     assert [v.rule for v in too_long.violations] == ["engraving-space"]
     engraved = configure(medal, {**base, "back_engraving": "CHAMPIONS 2025"})
-    assert engraved.valid and engraved.price.unit == 1800 + 240 + 300 + 15 * 14
+    assert engraved.valid and engraved.price.unit == 250 + 2 * 17 + 40 + 2 * 14
     assert "engrave" in [op.capability for op in engraved.operations or []]
 
 

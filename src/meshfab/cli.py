@@ -65,7 +65,7 @@ def serve(
     else:
         from meshfab.api.app import create_app
 
-        uvicorn.run(create_app(platform), host=host, port=port, access_log=False)
+        uvicorn.run(create_app(platform, background=True), host=host, port=port, access_log=False)
 
 
 @db_app.command("upgrade")

@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     idempotency_hours: int = 24
     offer_minutes: int = 15
     horizon_days: int = 60
-    replan_minutes: int = 5
+    replan_minutes: float = 5.0
+    replan_seconds: float = 5.0
+    replan_horizon_days: int = 30
     log_level: str = "INFO"
 
 

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from meshfab.api import problems
 from meshfab.api.observability import ObservabilityMiddleware
-from meshfab.api.routers import factories, health, orders, quotes, templates
+from meshfab.api.routers import factories, health, orders, planning, quotes, templates
 from meshfab.services.platform import Platform
+from meshfab.services.replanner import Replanner
 
 
-def create_app(platform: Platform) -> FastAPI:
+def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
+    """`background` starts the periodic network re-plan (as `meshfab serve` does); tests drive it directly."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        replanner = None
+        if background and platform.settings.replan_minutes > 0:
+            replanner = Replanner(platform, every_minutes=platform.settings.replan_minutes)
+            replanner.start()
+        yield
+        if replanner is not None:
+            replanner.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="meshfab",
         version="0.1.0",
         description="Customise, promise, route, make and ship through a mesh of small factories.",
     )
     app.state.platform = platform
     problems.install(app)
-    for router in (health.router, templates.router, quotes.router, factories.router, orders.router):
+    for router in (health.router, templates.router, quotes.router, factories.router, orders.router, planning.router):
         app.include_router(router)
     app.add_middleware(ObservabilityMiddleware)
     return app

@@ -6,4 +6,4 @@ from meshfab.api.app import create_app
 from meshfab.bootstrap import open_platform
 from meshfab.settings import get_settings
 
-app = create_app(open_platform(get_settings(), upgrade=False))
+app = create_app(open_platform(get_settings(), upgrade=False), background=True)

@@ -27,9 +27,7 @@ class Bucket:
         if minutes < 0:
             raise ValueError("reserve a non-negative number of minutes")
         if minutes > self.free:
-            raise Conflict(
-                f"{self.factory_id}/{self.capability}/{self.day}: {minutes} min asked, {self.free} free"
-            )
+            raise Conflict(f"{self.factory_id}/{self.capability}/{self.day}: {minutes} min asked, {self.free} free")
         self.reserved += minutes
 
     def release(self, minutes: int) -> None:

@@ -33,8 +33,18 @@ from meshfab.domain.geo import ISO_3166 as COUNTRIES
 from meshfab.domain.money import ISO_4217 as CURRENCIES
 
 Capability = Literal[
-    "cut", "sew", "print_dtg", "print_screen", "sublimation", "embroider", "dye", "mould", "cast", "engrave",
-    "laser", "pack",
+    "cut",
+    "sew",
+    "print_dtg",
+    "print_screen",
+    "sublimation",
+    "embroider",
+    "dye",
+    "mould",
+    "cast",
+    "engrave",
+    "laser",
+    "pack",
 ]
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)]

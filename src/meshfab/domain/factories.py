@@ -110,9 +110,7 @@ class Factory(BaseModel):
     def _consistent(self) -> Factory:
         caps = [w.capability for w in self.workcenters]
         if len(set(caps)) != len(caps):
-            raise ValueError(
-                "each capability appears in one workcenter only (use count for several machines)"
-            )
+            raise ValueError("each capability appears in one workcenter only (use count for several machines)")
         missing = sorted(set(caps) - set(self.cost_per_minute))
         if missing:
             raise ValueError(f"cost_per_minute lacks capabilities {missing}")
@@ -151,9 +149,7 @@ class Factory(BaseModel):
 
     def working_windows(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's shifts as UTC intervals, for schedulers that work in absolute time."""
-        return [
-            (self.at_local(day, s.start), self.at_local(day, s.end)) for s in self.calendar.shifts_on(day)
-        ]
+        return [(self.at_local(day, s.start), self.at_local(day, s.end)) for s in self.calendar.shifts_on(day)]
 
     def days(self, first: date, count: int) -> list[date]:
         return [first + timedelta(days=i) for i in range(count)]

@@ -70,6 +70,8 @@ def set_status(platform: Platform, principal: Principal, factory_id: str, status
                 flag_at_risk(uow, factory_id, now, "the factory went dark")
         uow.commit()
     platform.capacity.invalidate()
+    if previous is not status and status is not FactoryStatus.active:
+        platform.on_change(f"factory-{status.value}")
     return factory
 
 
@@ -103,6 +105,8 @@ def close_day(platform: Platform, principal: Principal, factory_id: str, day: da
         )
         uow.commit()
     platform.capacity.invalidate()
+    if flagged:
+        platform.on_change("day-closed")
     return flagged
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -20,6 +21,8 @@ class Platform:
     clock: Clock = field(default_factory=SystemClock)
 
     capacity: CapacityView = field(init=False)
+    on_change: Callable[[str], None] = field(default=lambda reason: None)
+    """Told when the mesh changes in a way planning must react to (a factory going dark, a day closed)."""
 
     def __post_init__(self) -> None:
         self._sessions: sessionmaker[Session] = sessionmaker(bind=self.engine, expire_on_commit=False)

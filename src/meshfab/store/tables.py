@@ -249,3 +249,26 @@ class IdempotencyRow(Base):
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     __table_args__ = (Index("ix_idempotency_created", "created_at"),)
+
+
+class PlanningRunRow(Base):
+    """One network re-plan: what it saw, what it changed and how good it proved the result to be."""
+
+    __tablename__ = "planning_runs"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    seconds: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(32))
+    lines: Mapped[int] = mapped_column(Integer)
+    factories: Mapped[int] = mapped_column(Integer)
+    buckets: Mapped[int] = mapped_column(Integer)
+    cost_before: Mapped[dict[str, Any]]
+    cost_after: Mapped[dict[str, Any]]
+    objective: Mapped[float] = mapped_column(Float)
+    lower_bound: Mapped[float] = mapped_column(Float)
+    gap: Mapped[float] = mapped_column(Float)
+    moved: Mapped[list[Any]]
+    unassigned: Mapped[list[Any]]
+    skipped: Mapped[list[Any]]
+    at_risk: Mapped[list[Any]]

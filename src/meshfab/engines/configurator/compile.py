@@ -178,8 +178,18 @@ def compile_rules(template: Template) -> Compiled:
     scope = scope_of(template)
     compiled_vars = [_make_var(option) for option in template.options]
     position = {var.key: index for index, var in enumerate(compiled_vars)}
-    comp = Compiled(template, scope, compiled_vars, position, [], [], [[] for _ in compiled_vars],
-                    [[] for _ in compiled_vars], [], None)
+    comp = Compiled(
+        template,
+        scope,
+        compiled_vars,
+        position,
+        [],
+        [],
+        [[] for _ in compiled_vars],
+        [[] for _ in compiled_vars],
+        [],
+        None,
+    )
     problems: list[Problem] = []
     for index, rule in enumerate(template.rules):
         expr = parse_checked(rule.rule, scope, "bool", ("rules", index, "rule"), problems)
@@ -196,4 +206,3 @@ def compile_rules(template: Template) -> Compiled:
     if problems:
         raise TemplateError(problems)
     return comp
-

@@ -42,8 +42,7 @@ def compile_template(template: Template) -> tuple[Compiled, Outputs]:
         comp = compile_rules(template)
         comp.root = root_domains(comp)
         outputs = compile_outputs(template)
-        rule_options = [sorted(names_in(parse_expression(rule.rule)) & set(comp.position))
-                        for rule in template.rules]
+        rule_options = [sorted(names_in(parse_expression(rule.rule)) & set(comp.position)) for rule in template.rules]
         entry = (template, comp, outputs, rule_options)
         with _LOCK:
             if len(_CACHE) >= _CACHE_SIZE:
@@ -89,8 +88,7 @@ def _read(option: Any, value: object, problems: list[Problem], violations: list[
             return None
         offset = (number - Fraction(option.min)) / Fraction(option.step)
         if not option.min <= number <= option.max or offset.denominator != 1:
-            refuse(f"{label} must be between {option.min} and {option.max} {option.unit} "
-                   f"in steps of {option.step}")
+            refuse(f"{label} must be between {option.min} and {option.max} {option.unit} in steps of {option.step}")
             return None
         return int(offset)
     if isinstance(option, TextOption):
@@ -146,9 +144,11 @@ def _domain(var: Any, option: Any, mask: int) -> Domain:
             runs[-1] = (runs[-1][0], index)
         else:
             runs.append((index, index))
+
     def shown(value: Any) -> int | float:
         value = Fraction(value)
         return int(value) if value.denominator == 1 else float(value)
+
     step = shown(option.step) if var.kind == "number" else 1
     intervals = [(shown(var.values[low]), shown(var.values[high])) for low, high in runs]
     return Domain(var.kind, [], intervals, step, absent, bool(present))
@@ -184,8 +184,13 @@ def configure(template: Template, options: dict[str, object], quantity: int = 1)
     violations += _rule_violations(comp, checked, _rule_options(template))
     masks = exact_domains(comp, fixed)
     if not violations and not any(masks):
-        violations.append(Violation("no-completion", "No complete configuration is possible with these choices",
-                                    [comp.vars[var].key for var in sorted(fixed)]))
+        violations.append(
+            Violation(
+                "no-completion",
+                "No complete configuration is possible with these choices",
+                [comp.vars[var].key for var in sorted(fixed)],
+            )
+        )
     domains = {var.key: _domain(var, template.options[i], masks[i]) for i, var in enumerate(comp.vars)}
     env = {var.key: var.values[checked[i]] if i in checked else None for i, var in enumerate(comp.vars)}
     for i, var in enumerate(comp.vars):
@@ -196,8 +201,17 @@ def configure(template: Template, options: dict[str, object], quantity: int = 1)
     valid = complete and not violations
     if not valid:
         return Configuration(template.key, False, complete, violations, domains, price)
-    return Configuration(template.key, True, True, [], domains, price, bill_of_materials(outputs, env, quantity),
-                         operations_of(outputs, env), weight_of(outputs, env))
+    return Configuration(
+        template.key,
+        True,
+        True,
+        [],
+        domains,
+        price,
+        bill_of_materials(outputs, env, quantity),
+        operations_of(outputs, env),
+        weight_of(outputs, env),
+    )
 
 
 def _rule_violations(comp: Compiled, checked: dict[int, int], rule_options: list[list[str]]) -> list[Violation]:

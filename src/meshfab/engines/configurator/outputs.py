@@ -135,8 +135,11 @@ def operations_of(out: Outputs, env: dict[str, Any]) -> list[OperationLine]:
         family = f"{model.capability}:{','.join(parts) if parts else 'standard'}"
         minutes = max(0, round_half_up(setup.amount(env)))
         run_minutes = _plain(max(Fraction(0), run.amount(env)), 4)
-        lines.append(OperationLine(model.capability, family, minutes, run_minutes, len(lines) + 1,
-                                   model.name or model.capability))
+        lines.append(
+            OperationLine(
+                model.capability, family, minutes, run_minutes, len(lines) + 1, model.name or model.capability
+            )
+        )
     return lines
 
 

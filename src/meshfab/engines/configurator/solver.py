@@ -74,8 +74,14 @@ def _search(doms: list[int], supported: list[int], var_clauses: list[list[Clause
     return None
 
 
-def _absorb(comp: Compiled, bits: list[int] | tuple[int, ...], free: list[int], doms: list[int],
-            supported: list[int], remember: bool = True) -> None:
+def _absorb(
+    comp: Compiled,
+    bits: list[int] | tuple[int, ...],
+    free: list[int],
+    doms: list[int],
+    supported: list[int],
+    remember: bool = True,
+) -> None:
     """Mark a solution's values (one bit per option) and all its valid single-option flips as supported."""
     for var, bit in enumerate(bits):
         supported[var] |= bit

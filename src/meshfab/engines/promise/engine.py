@@ -67,16 +67,32 @@ def quote(snapshot: CapacitySnapshot, request: QuoteRequest, *, max_offers: int 
     if not served.any():
         regions = sorted({snapshot.factories[i].location.region for i in np.flatnonzero(capable)})
         where = ", ".join(regions)
-        return Refusal("country_not_served", f"capable factories are in {where}; none has a lane to "
-                       f"{request.destination_country}")
+        return Refusal(
+            "country_not_served", f"capable factories are in {where}; none has a lane to {request.destination_country}"
+        )
     scored = _score(snapshot, request, line, lanes, served & line.feasible[lanes.factory])
     if scored is None:
-        return Refusal("capacity_exhausted", f"no capable factory can make {request.quantity} within "
-                       f"{request.horizon_days} days and ship to {request.destination_country}")
+        return Refusal(
+            "capacity_exhausted",
+            f"no capable factory can make {request.quantity} within "
+            f"{request.horizon_days} days and ship to {request.destination_country}",
+        )
     pairs, delivery, price, total, ship_at, ship_cost = scored
     chosen = _front(pairs, delivery, price, total, max_offers)
-    offers = [_offer(snapshot, request, line, lanes, int(pairs[j]), int(delivery[j]), int(price[j]),
-                     float(ship_at[j]), int(ship_cost[j])) for j in chosen]
+    offers = [
+        _offer(
+            snapshot,
+            request,
+            line,
+            lanes,
+            int(pairs[j]),
+            int(delivery[j]),
+            int(price[j]),
+            float(ship_at[j]),
+            int(ship_cost[j]),
+        )
+        for j in chosen
+    ]
     labels = [("fastest",) if k == 0 else () for k in range(len(offers))]
     labels[-1] = (*labels[-1], "cheapest")
     return [_label(o, lab) for o, lab in zip(offers, labels, strict=True)]
@@ -134,8 +150,9 @@ def _no_capable(snapshot: CapacitySnapshot, request: QuoteRequest) -> str:
     return f"factories with {', '.join(caps)} take no new work here ({'; '.join(parts)})"
 
 
-def _score(snapshot: CapacitySnapshot, request: QuoteRequest, line: LinePlan, lanes: CountryLanes,
-           valid: np.ndarray) -> tuple[np.ndarray, ...] | None:
+def _score(
+    snapshot: CapacitySnapshot, request: QuoteRequest, line: LinePlan, lanes: CountryLanes, valid: np.ndarray
+) -> tuple[np.ndarray, ...] | None:
     pairs = np.flatnonzero(valid)
     if not len(pairs):
         return None
@@ -156,8 +173,7 @@ def _score(snapshot: CapacitySnapshot, request: QuoteRequest, line: LinePlan, la
     return pairs, delivery, price, total, ship_at, ship_cost
 
 
-def _front(pairs: np.ndarray, delivery: np.ndarray, price: np.ndarray, total: np.ndarray,
-           max_offers: int) -> list[int]:
+def _front(pairs: np.ndarray, delivery: np.ndarray, price: np.ndarray, total: np.ndarray, max_offers: int) -> list[int]:
     """Positions of the Pareto front on (delivery, price), fastest first, thinned to ``max_offers``."""
     order = np.lexsort((pairs, total, price, delivery))
     best = np.minimum.accumulate(price[order])
@@ -170,22 +186,48 @@ def _front(pairs: np.ndarray, delivery: np.ndarray, price: np.ndarray, total: np
     return [int(j) for j in front]
 
 
-def _offer(snapshot: CapacitySnapshot, request: QuoteRequest, line: LinePlan, lanes: CountryLanes, pair: int,
-           delivery: int, price: int, ship_at: float, ship_cost: int) -> Offer:
+def _offer(
+    snapshot: CapacitySnapshot,
+    request: QuoteRequest,
+    line: LinePlan,
+    lanes: CountryLanes,
+    pair: int,
+    delivery: int,
+    price: int,
+    ship_at: float,
+    ship_cost: int,
+) -> Offer:
     i, k = int(lanes.factory[pair]), int(lanes.lane[pair])
     factory = snapshot.factories[i]
     reservations = []
     for plan in line.operations:
         first = int(plan.first[i])
         for d in np.flatnonzero(plan.used[i]):
-            reservations.append(Reservation(
-                factory.id, plan.op.capability, snapshot.day_of(int(d)), int(plan.used[i, d]), plan.op.setup_family,
-                int(plan.setup[i]) if d == first else 0, int(plan.saved[i]) if d == first else 0))
-    return Offer(factory_id=factory.id, region=factory.location.region, lane_id=snapshot.lanes[k].id,
-                 reservations=tuple(reservations), ready_at=from_minutes(float(line.ready[i])),
-                 ship_at=from_minutes(ship_at), delivery_by=epoch_day_to_date(delivery),
-                 production_cost=int(line.cost[i]), shipping_cost=ship_cost, price=price,
-                 currency=request.currency, quoted_at=request.now)
+            reservations.append(
+                Reservation(
+                    factory.id,
+                    plan.op.capability,
+                    snapshot.day_of(int(d)),
+                    int(plan.used[i, d]),
+                    plan.op.setup_family,
+                    int(plan.setup[i]) if d == first else 0,
+                    int(plan.saved[i]) if d == first else 0,
+                )
+            )
+    return Offer(
+        factory_id=factory.id,
+        region=factory.location.region,
+        lane_id=snapshot.lanes[k].id,
+        reservations=tuple(reservations),
+        ready_at=from_minutes(float(line.ready[i])),
+        ship_at=from_minutes(ship_at),
+        delivery_by=epoch_day_to_date(delivery),
+        production_cost=int(line.cost[i]),
+        shipping_cost=ship_cost,
+        price=price,
+        currency=request.currency,
+        quoted_at=request.now,
+    )
 
 
 def _label(offer: Offer, labels: tuple[str, ...]) -> Offer:

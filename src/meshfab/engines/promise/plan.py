@@ -76,8 +76,9 @@ def free_minutes(available: np.ndarray, load: np.ndarray, calendar: np.ndarray) 
     return np.where(calendar > 0, np.floor(np.maximum(available - load, 0.0)), 0.0)
 
 
-def position(snap: CapacitySnapshot, capability: str, rows: np.ndarray, days: np.ndarray,
-             held: np.ndarray) -> np.ndarray:
+def position(
+    snap: CapacitySnapshot, capability: str, rows: np.ndarray, days: np.ndarray, held: np.ndarray
+) -> np.ndarray:
     """Instant at which ``held`` minutes of a bucket are used up, the bucket filling from its day's first shift.
 
     Only meaningful on a day with shifts (see ``free_minutes``): on a day without, it would answer the epoch.

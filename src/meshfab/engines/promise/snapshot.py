@@ -131,8 +131,9 @@ class CapacitySnapshot:
 
     def bucket(self, factory_id: str, capability: str, day: date) -> Bucket:
         i, d = self.locate(factory_id, capability, day)
-        return Bucket(factory_id, capability, day, int(self.available[capability][i, d]),
-                      int(self.reserved[capability][i, d]))
+        return Bucket(
+            factory_id, capability, day, int(self.available[capability][i, d]), int(self.reserved[capability][i, d])
+        )
 
     def country(self, country: str) -> CountryLanes | None:
         """Pairs shipping to ``country``; computed on first use and kept (``prepare`` does it up front)."""

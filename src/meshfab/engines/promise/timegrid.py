@@ -20,10 +20,22 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 DESTINATION_ZONES: dict[str, str] = {
-    "AU": "Australia/Sydney", "BR": "America/Sao_Paulo", "CA": "America/St_Johns", "CN": "Asia/Shanghai",
-    "DE": "Europe/Berlin", "FR": "Europe/Paris", "GB": "Europe/London", "JP": "Asia/Tokyo",
-    "KR": "Asia/Seoul", "MX": "America/Cancun", "NL": "Europe/Amsterdam", "PL": "Europe/Warsaw",
-    "US": "America/New_York", "ES": "Europe/Madrid", "IT": "Europe/Rome", "NZ": "Pacific/Auckland",
+    "AU": "Australia/Sydney",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/St_Johns",
+    "CN": "Asia/Shanghai",
+    "DE": "Europe/Berlin",
+    "FR": "Europe/Paris",
+    "GB": "Europe/London",
+    "JP": "Asia/Tokyo",
+    "KR": "Asia/Seoul",
+    "MX": "America/Cancun",
+    "NL": "Europe/Amsterdam",
+    "PL": "Europe/Warsaw",
+    "US": "America/New_York",
+    "ES": "Europe/Madrid",
+    "IT": "Europe/Rome",
+    "NZ": "Pacific/Auckland",
 }
 """The zone whose calendar date runs latest among a country's main zones (its easternmost mainland zone).
 

@@ -1,0 +1,256 @@
+"""Re-plan the network: re-route every unstarted line across the mesh, apply the result, report the run.
+
+The solve reads a consistent picture, then the apply step runs in one transaction that locks every bucket it
+touches in the global order. A move whose new buckets were taken by an order placed while the solver ran is
+skipped (the line keeps its old plan) and reported, never forced. Promises the new plan cannot keep are
+flagged `promise.at_risk` with the new best date; promises it repairs go back to `kept`. Lines that cannot be
+saved anywhere keep their old reservations (nothing is lost) and are listed by id.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+
+from meshfab.domain.errors import Conflict, NotFound
+from meshfab.domain.events import Event
+from meshfab.domain.orders import PromiseStatus
+from meshfab.domain.principals import Principal
+from meshfab.engines import routing
+from meshfab.engines.routing.evaluate import evaluate
+from meshfab.services.access import require_operator
+from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, transit_days
+from meshfab.services.platform import Platform
+from meshfab.store.capacity import lock_buckets
+from meshfab.store.tables import BucketRow, OrderLineRow, PlanningRunRow, PromiseRow, ReservationRow
+from meshfab.store.uow import UnitOfWork
+
+_RUNNING = threading.Lock()  # one re-plan at a time per process; the database locks keep processes honest
+
+
+PLANNER_LOCK = 0x6D657368  # advisory lock id: one re-plan at a time across every process on the database
+
+
+def replan_network(platform: Platform, *, trigger: str, time_limit: float | None = None, seed: int = 0) -> UUID:
+    """Run one re-plan and return the id of its stored run; `Conflict` if another one is running."""
+    with _RUNNING, platform.engine.connect() as guard:
+        if not guard.execute(select(func.pg_try_advisory_lock(PLANNER_LOCK))).scalar_one():
+            raise Conflict("a network re-plan is already running; try again when it finishes")
+        try:
+            return _replan(platform, trigger=trigger, time_limit=time_limit, seed=seed)
+        finally:
+            guard.execute(select(func.pg_advisory_unlock(PLANNER_LOCK)))
+
+
+def _replan(platform: Platform, *, trigger: str, time_limit: float | None, seed: int) -> UUID:
+    started, clock = platform.clock.now(), time.perf_counter()
+    limit = platform.settings.replan_seconds if time_limit is None else time_limit
+    with platform.uow() as uow:
+        view = read_network(uow.session, started, platform.settings.replan_horizon_days, routing.Weights())
+    before = {
+        key: (line.reservations[0].factory_id, _day_index(view, line)) if line.reservations else None
+        for key, line in view.lines.items()
+    }
+    result = routing.solve(view.problem, time_limit=limit, seed=seed, workers=1) if view.problem.lines else None
+    with platform.uow() as uow:
+        applied = _apply(uow, view, before, result, started) if result else _Applied()
+        run_id = uuid.uuid4()
+        uow.session.add(
+            PlanningRunRow(
+                id=run_id,
+                trigger=trigger,
+                started_at=started,
+                seconds=time.perf_counter() - clock,
+                status=result.status.value if result else "empty",
+                lines=len(view.problem.lines),
+                factories=len(view.problem.factories),
+                buckets=view.buckets,
+                cost_before=_split(evaluate(view.problem, before)),
+                cost_after=_split(result.costs) if result else _split(routing.CostSplit()),
+                objective=result.objective if result else 0.0,
+                lower_bound=result.lower_bound if result else 0.0,
+                gap=result.gap if result else 0.0,
+                moved=applied.moved,
+                unassigned=result.unassigned if result else [],
+                skipped=applied.skipped,
+                at_risk=applied.at_risk,
+            )
+        )
+        uow.emit(
+            Event(
+                "planning.run_finished",
+                f"planning_run:{run_id}",
+                {
+                    "run_id": str(run_id),
+                    "trigger": trigger,
+                    "moved": len(applied.moved),
+                    "unassigned": result.unassigned if result else [],
+                },
+                started,
+            )
+        )
+        uow.commit()
+    platform.capacity.invalidate()
+    return run_id
+
+
+class _Applied:
+    def __init__(self) -> None:
+        self.moved: list[str] = []
+        self.skipped: list[str] = []
+        self.at_risk: list[str] = []
+
+
+def _day_index(view: NetworkView, line: PlannedLine) -> int:
+    return max((r.day - view.base).days for r in line.reservations)
+
+
+def _apply(
+    uow: UnitOfWork,
+    view: NetworkView,
+    before: dict[str, tuple[str, int] | None],
+    result: routing.RoutingResult,
+    now: datetime,
+) -> _Applied:
+    done = _Applied()
+    moves = {key: target for key, target in result.assignment.items() if target is not None and target != before[key]}
+    keys = []
+    for key, (factory_id, day) in moves.items():
+        line = view.lines[key]
+        keys += [(r.factory_id, r.capability, r.day) for r in line.reservations]
+        keys += [(factory_id, cap, view.day(day)) for cap in line.minutes]
+    lock_buckets(uow.session, view.factories, keys)
+    for key in sorted(moves):
+        factory_id, day = moves[key]
+        line = view.lines[key]
+        if not _move(uow, view, line, factory_id, view.day(day), now):
+            done.skipped.append(key)
+            continue
+        done.moved.append(key)
+    for key in sorted(view.lines):
+        if key in done.skipped:
+            continue
+        target = result.assignment.get(key)
+        line = view.lines[key]
+        if _judge_promise(uow, view, line, target, now):
+            done.at_risk.append(key)
+    return done
+
+
+def _move(uow: UnitOfWork, view: NetworkView, line: PlannedLine, factory_id: str, day: date, now: datetime) -> bool:
+    """Release the line's old minutes and take the new ones, unless an order placed meanwhile took them."""
+    for r in line.reservations:
+        bucket = uow.session.get(BucketRow, (r.factory_id, r.capability, r.day))
+        if bucket is not None:
+            bucket.reserved = max(0, bucket.reserved - r.minutes)
+    targets = [(uow.session.get(BucketRow, (factory_id, cap, day)), minutes) for cap, minutes in line.minutes.items()]
+    if any(b is None or b.available - b.reserved < m for b, m in targets):
+        for r in line.reservations:  # put the old minutes back: the line keeps its plan
+            bucket = uow.session.get(BucketRow, (r.factory_id, r.capability, r.day))
+            if bucket is not None:
+                bucket.reserved += r.minutes
+        return False
+    family = line.reservations[0].setup_family if line.reservations else ""
+    for r in line.reservations:
+        uow.session.delete(r)
+    for bucket, minutes in targets:
+        assert bucket is not None
+        bucket.reserved += minutes
+        uow.session.add(
+            ReservationRow(
+                line_id=line.line_id,
+                factory_id=factory_id,
+                capability=bucket.capability,
+                day=day,
+                minutes=minutes,
+                setup_family=family,
+            )
+        )
+    old = line.reservations[0].factory_id if line.reservations else None
+    order_line = uow.session.get(OrderLineRow, line.line_id)
+    if order_line is not None:
+        order_line.factory_id = factory_id
+    promise = uow.session.get(PromiseRow, line.line_id)
+    factory = view.factories[factory_id]
+    lane = view.lanes[(factory.location.region, line.country)]
+    if promise is not None:
+        promise.factory_id, promise.lane_id = factory_id, lane.id
+        promise.ready_at = factory.at_local(
+            day, max((s.end for s in factory.calendar.shifts_on(day)), default=clock_time(23, 59))
+        )
+        promise.ship_at = factory.at_local(day, lane.cutoff)
+        promise.updated_at = now
+    uow.emit(
+        Event(
+            "allocation.changed",
+            f"line:{line.line_id}",
+            {
+                "line_id": str(line.line_id),
+                "order_id": str(line.order_id),
+                "from": old,
+                "to": factory_id,
+                "day": day.isoformat(),
+            },
+            now,
+        )
+    )
+    return True
+
+
+def _judge_promise(
+    uow: UnitOfWork, view: NetworkView, line: PlannedLine, target: tuple[str, int] | None, now: datetime
+) -> bool:
+    """Flag a promise the plan cannot keep (with the new best date), or restore one the plan repairs."""
+    promise = uow.session.get(PromiseRow, line.line_id)
+    if promise is None:
+        return False
+    if target is None:
+        best, reason = None, "no factory can make this line within the planning horizon"
+    else:
+        factory = view.factories[target[0]]
+        lane = view.lanes[(factory.location.region, line.country)]
+        best = view.day(target[1]) + timedelta(days=transit_days(lane))
+        reason = f"the best plan now delivers by {best.isoformat()}"
+    keeps = best is not None and best <= line.promised
+    if keeps and promise.status == PromiseStatus.at_risk.value:
+        promise.status, promise.risk, promise.updated_at = PromiseStatus.kept.value, None, now
+        uow.emit(Event("promise.repaired", f"line:{line.line_id}", {"line_id": str(line.line_id)}, now))
+    elif not keeps and (promise.status != PromiseStatus.at_risk.value or promise.risk != reason):
+        promise.status, promise.risk, promise.updated_at = PromiseStatus.at_risk.value, reason, now
+        uow.emit(
+            Event(
+                "promise.at_risk",
+                f"line:{line.line_id}",
+                {
+                    "order_id": str(line.order_id),
+                    "line_id": str(line.line_id),
+                    "delivery_by": line.promised.isoformat(),
+                    "new_best_date": best.isoformat() if best else None,
+                    "reason": reason,
+                },
+                now,
+            )
+        )
+        return True
+    return False
+
+
+def _split(costs: routing.CostSplit) -> dict[str, float]:
+    return {**{k: round(v, 2) for k, v in asdict(costs).items()}, "total": round(costs.total, 2)}
+
+
+def get_run(platform: Platform, principal: Principal, run_id: UUID) -> dict[str, Any]:
+    require_operator(principal, "read planning runs")
+    with platform.uow() as uow:
+        row = uow.session.get(PlanningRunRow, run_id)
+        if row is None:
+            raise NotFound(f"planning run {run_id} not found")
+        return {c.name: getattr(row, c.name) for c in PlanningRunRow.__table__.columns}
