@@ -18,7 +18,7 @@ from datetime import time as clock_time
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from meshfab.domain.errors import Conflict, NotFound
 from meshfab.domain.events import Event
@@ -159,8 +159,7 @@ def _move(uow: UnitOfWork, view: NetworkView, line: PlannedLine, factory_id: str
                 bucket.reserved += r.minutes
         return False
     family = line.reservations[0].setup_family if line.reservations else ""
-    for r in line.reservations:
-        uow.session.delete(r)
+    uow.session.execute(delete(ReservationRow).where(ReservationRow.line_id == line.line_id))
     for bucket, minutes in targets:
         assert bucket is not None
         bucket.reserved += minutes

@@ -33,6 +33,17 @@ STATUS = {
 
 
 @dataclass(frozen=True)
+class Held:
+    """A reservation as read when the plan was made (plain data: it outlives the session that read it)."""
+
+    factory_id: str
+    capability: str
+    day: date
+    minutes: int
+    setup_family: str
+
+
+@dataclass(frozen=True)
 class PlannedLine:
     """What the service needs to apply a new allocation of one line."""
 
@@ -41,7 +52,7 @@ class PlannedLine:
     country: str
     promised: date
     minutes: dict[str, int]
-    reservations: list[ReservationRow]
+    reservations: list[Held]
 
 
 @dataclass(frozen=True)
@@ -143,9 +154,9 @@ def _unstarted_lines(session: Session, base: date) -> dict[str, PlannedLine]:
         )
         .order_by(OrderLineRow.id)
     ).all()
-    held: dict[UUID, list[ReservationRow]] = defaultdict(list)
+    held: dict[UUID, list[Held]] = defaultdict(list)
     for r in session.scalars(select(ReservationRow).where(ReservationRow.line_id.in_([row[0].id for row in rows]))):
-        held[r.line_id].append(r)
+        held[r.line_id].append(Held(r.factory_id, r.capability, r.day, r.minutes, r.setup_family))
     templates = TemplateRepository(session)
     lines: dict[str, PlannedLine] = {}
     for line, promise, ship_to in rows:

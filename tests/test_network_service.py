@@ -1,0 +1,113 @@
+"""Network re-planning against real PostgreSQL: a dark factory's lines are rescued, nothing is lost."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from meshfab.domain.factories import FactoryStatus
+from meshfab.domain.geo import Address
+from meshfab.domain.merchants import Buyer
+from meshfab.domain.orders import Order
+from meshfab.domain.principals import Principal
+from meshfab.services import factories, network, orders
+from meshfab.services.platform import Platform
+from meshfab.store.tables import BucketRow, OrderLineRow, OutboxRow, PromiseRow, ReservationRow
+from tests.conftest import Keys
+from tests.test_oversell import first_complete
+
+MERCHANT = Principal.parse("merchant:teamkit")
+OPERATOR = Principal.parse("operator")
+
+
+def place(platform: Platform, template: str, quantity: int, count: int) -> list[Order]:
+    options = first_complete(platform, template)
+    command = orders.PlaceOrder(
+        buyer=Buyer(name="Ada", email="ada@example.com"),
+        ship_to=Address(name="Ada", line1="1 High St", city="Leeds", postal_code="LS1", country="GB"),
+        lines=[orders.LineRequest(template, options, quantity)],
+    )
+    return [orders.place_order(platform, MERCHANT, command) for _ in range(count)]
+
+
+def assert_books_balance(platform: Platform) -> None:
+    with platform.uow() as uow:
+        held: dict[tuple, int] = defaultdict(int)
+        for r in uow.session.scalars(select(ReservationRow)):
+            held[(r.factory_id, r.capability, r.day)] += r.minutes
+        for bucket in uow.session.scalars(select(BucketRow).where(BucketRow.reserved > 0)):
+            key = (bucket.factory_id, bucket.capability, bucket.day)
+            assert bucket.reserved == held.pop(key, 0) and bucket.reserved <= bucket.available, key
+        assert not held, f"reservations without bucket minutes: {held}"
+
+
+def test_a_dark_factory_loses_every_unstarted_line_in_one_replan(demo: Platform) -> None:
+    placed = place(demo, "flag", 3, 4)
+    line_ids = [o.lines[0].id for o in placed]
+    victim = placed[0].lines[0].factory_id
+    assert victim is not None
+    demo.on_change = pokes = []  # type: ignore[assignment]
+    demo.on_change = pokes.append  # type: ignore[assignment]
+    factories.set_status(demo, OPERATOR, victim, FactoryStatus.dark)
+    assert pokes == ["factory-dark"]
+    run_id = network.replan_network(demo, trigger="test", time_limit=3)
+    run = network.get_run(demo, OPERATOR, run_id)
+    with demo.uow() as uow:
+        where = {i: f for i, f in uow.session.execute(select(OrderLineRow.id, OrderLineRow.factory_id))}
+        assert all(where[i] != victim for i in line_ids)
+        assert (
+            uow.session.scalar(
+                select(func.count()).select_from(ReservationRow).where(ReservationRow.factory_id == victim)
+            )
+            == 0
+        )
+        assert uow.session.scalar(select(func.count()).select_from(PromiseRow)) == 4
+        moved_from = {
+            e.payload["from"]
+            for e in uow.session.scalars(select(OutboxRow).where(OutboxRow.type == "allocation.changed"))
+        }
+    moved_from_victim = [i for i in line_ids if str(i) in run["moved"]]
+    assert len(moved_from_victim) == sum(1 for o in placed if o.lines[0].factory_id == victim) >= 1
+    assert moved_from >= {victim}
+    assert run["unassigned"] == [] and run["lines"] == 4 and run["lower_bound"] <= run["objective"] + 1e-6
+    assert run["cost_before"]["total"] >= run["cost_after"]["total"]  # the dark factory's lines cost as unsaved
+    assert_books_balance(demo)
+
+
+def test_replanning_a_plan_just_made_moves_nothing(demo: Platform) -> None:
+    place(demo, "flag", 2, 3)
+    network.replan_network(demo, trigger="first", time_limit=2)
+    second = network.get_run(demo, OPERATOR, network.replan_network(demo, trigger="second", time_limit=2))
+    assert second["moved"] == [] and second["skipped"] == []
+    assert_books_balance(demo)
+
+
+def test_lines_nobody_can_make_are_reported_and_keep_their_minutes(demo: Platform) -> None:
+    placed = place(demo, "medal", 5, 2)
+    with demo.uow() as uow:
+        makers = [f.id for f in uow.factories.list() if {"cast", "dye"} <= f.capabilities]
+        held_before = uow.session.scalar(select(func.sum(ReservationRow.minutes)))
+    for factory_id in makers:
+        factories.set_status(demo, OPERATOR, factory_id, FactoryStatus.dark)
+    run = network.get_run(demo, OPERATOR, network.replan_network(demo, trigger="test", time_limit=2))
+    assert sorted(run["unassigned"]) == sorted(str(o.lines[0].id) for o in placed)
+    with demo.uow() as uow:
+        assert uow.session.scalar(select(func.sum(ReservationRow.minutes))) == held_before
+        statuses = set(uow.session.scalars(select(PromiseRow.status)))
+    assert statuses == {"at_risk"}
+    assert_books_balance(demo)
+
+
+def test_planning_runs_over_http_are_for_the_operator(client: TestClient, keys: Keys, demo: Platform) -> None:
+    place(demo, "flag", 2, 2)
+    created = client.post("/v1/planning/replan", json={"time_limit": 2}, headers=keys("operator"))
+    assert created.status_code == 201, created.text
+    run = created.json()
+    assert {"cost_before", "cost_after", "lower_bound", "gap", "moved", "seconds", "lines"} <= run.keys()
+    assert client.get(f"/v1/planning/runs/{run['id']}", headers=keys("operator")).json()["id"] == run["id"]
+    assert client.get(f"/v1/planning/runs/{run['id']}", headers=keys("merchant:teamkit")).status_code == 403
+    assert client.post("/v1/planning/replan", headers=keys("factory:yiwu-01")).status_code == 403
+    missing = client.get("/v1/planning/runs/00000000-0000-0000-0000-000000000000", headers=keys("operator"))
+    assert missing.status_code == 404
