@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     replan_minutes: float = 5.0
     replan_seconds: float = 5.0
     replan_horizon_days: int = 30
+    schedule_seconds: float = 3.0
     log_level: str = "INFO"
 
 

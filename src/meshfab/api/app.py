@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from meshfab.api import problems
 from meshfab.api.observability import ObservabilityMiddleware
-from meshfab.api.routers import factories, health, orders, planning, quotes, templates
+from meshfab.api.routers import factories, health, orders, planning, quotes, templates, work
 from meshfab.services.platform import Platform
 from meshfab.services.replanner import Replanner
 
@@ -35,7 +35,15 @@ def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
     )
     app.state.platform = platform
     problems.install(app)
-    for router in (health.router, templates.router, quotes.router, factories.router, orders.router, planning.router):
+    for router in (
+        health.router,
+        templates.router,
+        quotes.router,
+        factories.router,
+        orders.router,
+        planning.router,
+        work.router,
+    ):
         app.include_router(router)
     app.add_middleware(ObservabilityMiddleware)
     return app

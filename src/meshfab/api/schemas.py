@@ -236,6 +236,7 @@ class WorkOrderOut(BaseModel):
     due_at: datetime
     status: str
     scrap: int
+    lot_id: str
 
     @classmethod
     def of(cls, w: WorkOrder) -> WorkOrderOut:

@@ -7,12 +7,39 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from meshfab.domain.errors import IllegalTransition
+
 
 class WorkOrderStatus(StrEnum):
+    """A lot is released to the floor, started, finished; `replacement` is scrap waiting to be scheduled."""
+
     released = "released"
     started = "started"
     finished = "finished"
     cancelled = "cancelled"
+    replacement = "replacement"
+
+
+class Progress(StrEnum):
+    start = "start"
+    finish = "finish"
+    scrap = "scrap"
+
+
+_NEXT = {
+    (WorkOrderStatus.released, Progress.start): WorkOrderStatus.started,
+    (WorkOrderStatus.started, Progress.finish): WorkOrderStatus.finished,
+    (WorkOrderStatus.started, Progress.scrap): WorkOrderStatus.started,
+    (WorkOrderStatus.finished, Progress.scrap): WorkOrderStatus.finished,
+}
+
+
+def progress_to(status: WorkOrderStatus, event: Progress) -> WorkOrderStatus:
+    """The status after a shop-floor report; scrap is reported on work that has started."""
+    target = _NEXT.get((status, event))
+    if target is None:
+        raise IllegalTransition(f"a {status} work order cannot take '{event}'")
+    return target
 
 
 @dataclass
@@ -28,6 +55,7 @@ class WorkOrder:
     due_at: datetime
     status: WorkOrderStatus = WorkOrderStatus.released
     scrap: int = 0
+    lot_id: str = ""
 
 
 class ParcelStatus(StrEnum):

@@ -9,6 +9,7 @@ saved anywhere keep their old reservations (nothing is lost) and are listed by i
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -29,10 +30,12 @@ from meshfab.engines.routing.evaluate import evaluate
 from meshfab.services.access import require_operator
 from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, transit_days
 from meshfab.services.platform import Platform
+from meshfab.services.scheduling import schedule_factory
 from meshfab.store.capacity import lock_buckets
 from meshfab.store.tables import BucketRow, OrderLineRow, PlanningRunRow, PromiseRow, ReservationRow
 from meshfab.store.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
 _RUNNING = threading.Lock()  # one re-plan at a time per process; the database locks keep processes honest
 
 
@@ -99,7 +102,28 @@ def _replan(platform: Platform, *, trigger: str, time_limit: float | None, seed:
         )
         uow.commit()
     platform.capacity.invalidate()
+    _reschedule(platform, view, applied.moved)
     return run_id
+
+
+def _reschedule(platform: Platform, view: NetworkView, moved: list[str]) -> None:
+    """Factories that gained or lost lines get a new schedule (and their work orders) right away."""
+    with platform.uow() as uow:
+        now_at = {
+            str(line_id): factory
+            for line_id, factory in uow.session.execute(
+                select(OrderLineRow.id, OrderLineRow.factory_id).where(
+                    OrderLineRow.id.in_([view.lines[key].line_id for key in moved])
+                )
+            )
+        }
+    touched = {view.lines[key].reservations[0].factory_id for key in moved if view.lines[key].reservations}
+    touched |= {f for f in now_at.values() if f}
+    for factory_id in sorted(touched):
+        try:
+            schedule_factory(platform, factory_id)
+        except Exception:  # one factory's schedule must not undo a network plan that is already applied
+            log.exception("scheduling %s after a re-plan failed", factory_id)
 
 
 class _Applied:

@@ -313,6 +313,7 @@ class WorkOrderRepository:
                 due_at=r.due_at,
                 status=WorkOrderStatus(r.status),
                 scrap=r.scrap,
+                lot_id=r.lot_id,
             )
             for r in rows
         ]

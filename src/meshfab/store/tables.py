@@ -210,6 +210,11 @@ class WorkOrderRow(Base):
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
     scrap: Mapped[int] = mapped_column(Integer, default=0)
+    lot_id: Mapped[str] = mapped_column(String(200), server_default="")
+    operations: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
+    released_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
 
 class ParcelRow(Base):
@@ -272,3 +277,17 @@ class PlanningRunRow(Base):
     unassigned: Mapped[list[Any]]
     skipped: Mapped[list[Any]]
     at_risk: Mapped[list[Any]]
+
+
+class ScheduleRow(Base):
+    """A factory's current schedule: per-workcenter timelines in UTC and each line's lateness."""
+
+    __tablename__ = "factory_schedules"
+    factory_id: Mapped[str] = mapped_column(ForeignKey("factories.id"), primary_key=True)
+    computed_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    objective: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    bound: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    timeline: Mapped[list[Any]]
+    lines: Mapped[list[Any]]
+    seconds: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,144 @@
+"""Translation between one factory's stored work and the scheduling engine: minutes from "now".
+
+* Workcenters are the factory's, one per capability (id = capability), with their machine count and
+  efficiency; the calendar is the factory's shifts, in its own time zone, as minutes from now.
+* Every open line at the factory becomes a `LineRequest`: its route is the configured operations in
+  sequence, its family the set of setup families of those operations, its due time the ship cutoff its
+  promise depends on. Scrapped units come back as replacement lines released at the report.
+* A work order already started is passed as a fixed lot: its operations stay on their machines and times.
+* Between lots of different families a machine needs a changeover (`CHANGEOVER` minutes); the template's own
+  per-lot set-up minutes are part of each operation's duration.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meshfab.domain.factories import Factory
+from meshfab.domain.orders import OrderStatus, PromiseStatus
+from meshfab.domain.work import WorkOrderStatus
+from meshfab.engines import scheduling as sch
+from meshfab.engines.configurator import configure
+from meshfab.store.repositories import TemplateRepository
+from meshfab.store.tables import OrderLineRow, OrderRow, PromiseRow, WorkOrderRow
+
+CHANGEOVER = 10
+HORIZON_DAYS = 21
+
+
+@dataclass(frozen=True)
+class Demand:
+    request: sch.LineRequest
+    line_id: UUID
+    order_id: UUID
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class FactoryWork:
+    problem: sch.ScheduleProblem
+    origin: datetime
+    demands: dict[str, Demand]
+    started: list[UUID]
+
+
+def minutes(origin: datetime, instant: datetime) -> int:
+    return math.floor((instant - origin).total_seconds() / 60)
+
+
+def at(origin: datetime, offset: int) -> datetime:
+    return origin + timedelta(minutes=offset)
+
+
+def calendar(factory: Factory, origin: datetime) -> tuple[tuple[int, int], ...]:
+    first = factory.local_day(origin) - timedelta(days=1)
+    windows = []
+    for day in factory.days(first, HORIZON_DAYS + 1):
+        for start, end in factory.working_windows(day):
+            s, e = max(0, minutes(origin, start)), minutes(origin, end)
+            if e > s:
+                windows.append((s, e))
+    return tuple(windows)
+
+
+def read_factory_work(session: Session, factory: Factory, origin: datetime) -> FactoryWork:
+    orders = session.execute(
+        select(OrderLineRow, PromiseRow)
+        .join(PromiseRow, PromiseRow.line_id == OrderLineRow.id)
+        .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
+        .where(
+            PromiseRow.factory_id == factory.id,
+            PromiseRow.status.in_([PromiseStatus.kept.value, PromiseStatus.at_risk.value]),
+            OrderRow.status.in_([OrderStatus.allocated.value, OrderStatus.in_production.value]),
+        )
+        .order_by(OrderLineRow.id)
+    ).all()
+    work = list(session.scalars(select(WorkOrderRow).where(WorkOrderRow.factory_id == factory.id)))
+    busy = {
+        line
+        for w in work
+        if w.status in (WorkOrderStatus.started, WorkOrderStatus.finished) and w.lot_id
+        for line in w.line_ids
+    }
+    templates = TemplateRepository(session)
+    demands: dict[str, Demand] = {}
+    for line, promise in orders:
+        template = templates.get(line.template_key)
+        if template is None:
+            continue
+        config = configure(template, line.options, quantity=line.quantity)
+        ops = sorted(config.operations or [], key=lambda op: op.sequence)
+        route = tuple(
+            sch.Step(
+                f"{i}-{op.capability}", (sch.StepMode(op.capability, op.setup_minutes, float(op.run_minutes_per_unit)),)
+            )
+            for i, op in enumerate(ops)
+        )
+        family = "+".join(sorted({op.setup_family for op in ops}))
+        due = minutes(origin, promise.ship_at)
+        request = sch.LineRequest(str(line.id), family, line.quantity, route, due=due)
+        if str(line.id) not in busy:
+            demands[request.id] = Demand(request, line.id, line.order_id, promise.ship_at)
+        for w in work:  # scrapped units of this line come back as replacement lines
+            if w.status == WorkOrderStatus.replacement and str(line.id) in w.line_ids:
+                released = max(0, minutes(origin, w.released_at or origin))
+                again = sch.replacement_line(request, w.quantity, reported_at=released, suffix=f"r{w.id.hex[:8]}")
+                demands[again.id] = Demand(again, line.id, line.order_id, promise.ship_at)
+    fixed_lots, started_ops, started_ids = _started(work, origin)
+    problem = sch.ScheduleProblem(
+        workcenters=tuple(
+            sch.Workcenter(w.capability, w.capability, w.count, w.efficiency) for w in factory.workcenters
+        ),
+        lots=sch.build_lots([d.request for d in demands.values()], sch.LotPolicy(factory.min_lot, factory.max_lot))
+        + fixed_lots,
+        calendar=calendar(factory, origin),
+        default_setup=CHANGEOVER,
+        started=started_ops,
+    )
+    return FactoryWork(problem, origin, demands, started_ids)
+
+
+def _started(
+    work: list[WorkOrderRow], origin: datetime
+) -> tuple[tuple[sch.Lot, ...], tuple[sch.Started, ...], list[UUID]]:
+    lots, started, ids = [], [], []
+    for w in work:
+        if w.status != WorkOrderStatus.started or not w.operations:
+            continue
+        ops = [
+            sch.Operation(op["operation_id"], (sch.Mode(op["workcenter_id"], op["end"] - op["start"]),))
+            for op in w.operations
+        ]
+        lots.append(sch.Lot(w.lot_id, w.setup_family, tuple(ops), tuple(sch.LinePart(line, 1) for line in w.line_ids)))
+        started += [
+            sch.Started(op["operation_id"], op["machine_id"], minutes(origin, datetime.fromisoformat(op["at"])))
+            for op in w.operations
+        ]
+        ids.append(w.id)
+    return tuple(lots), tuple(started), ids

@@ -1,0 +1,307 @@
+"""Factory scheduling use cases: schedule a factory, read its timeline, take progress from the shop floor.
+
+A schedule releases one work order per lot (`work_order.released` through the outbox). Rescheduling keeps a
+lot's work order when the lot survives (same lot id), replaces the ones that changed, and never touches a
+started one. A line the schedule finishes after its ship cutoff raises `promise.at_risk` at once, with the
+new best date, so the buyer hears before the date is missed.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, select
+
+from meshfab.domain.errors import InvalidInput, NotFound, Problem
+from meshfab.domain.events import Event
+from meshfab.domain.orders import OrderStatus, PromiseStatus
+from meshfab.domain.principals import Principal, Role
+from meshfab.domain.work import Progress, WorkOrderStatus, progress_to
+from meshfab.engines import scheduling as sch
+from meshfab.services.access import require_factory_access, require_role
+from meshfab.services.platform import Platform
+from meshfab.services.schedule_problem import FactoryWork, at, read_factory_work
+from meshfab.store.tables import OrderLineRow, PromiseRow, ScheduleRow, WorkOrderRow
+from meshfab.store.uow import UnitOfWork
+
+_LAST: dict[str, sch.ScheduleResult] = {}  # warm starts, per factory, for this process
+
+
+def schedule_factory(platform: Platform, factory_id: str, *, time_limit: float | None = None, seed: int = 0) -> dict:
+    now = platform.clock.now()
+    with platform.uow() as uow:
+        factory = uow.factories.get(factory_id, for_update=True)
+        if factory is None:
+            raise NotFound(f"factory {factory_id!r} not found")
+        work = read_factory_work(uow.session, factory, now)
+        limit = platform.settings.schedule_seconds if time_limit is None else time_limit
+        result = sch.solve(work.problem, time_limit=limit, seed=seed, warm_start=_LAST.get(factory_id))
+        if result.status.has_schedule:
+            _LAST[factory_id] = result
+            _release(uow, factory_id, work, result, now)
+            _flag_late(uow, work, result, now)
+        timeline = [_op_json(op, work.origin) for ops in result.timelines.values() for op in ops]
+        row = uow.session.get(ScheduleRow, factory_id) or ScheduleRow(factory_id=factory_id)
+        row.computed_at, row.status, row.seconds = now, result.status.value, result.seconds
+        row.objective = _objective(result.objective)
+        row.bound = _objective(result.bound)
+        row.timeline = sorted(timeline, key=lambda op: (op["machine_id"], op["start"]))
+        row.lines = [
+            {
+                "line_id": line.line_id,
+                "due": _iso(work.origin, line.due),
+                "completion": _iso(work.origin, line.completion),
+                "lateness_minutes": line.lateness,
+            }
+            for line in result.lines
+        ]
+        uow.session.add(row)
+        uow.commit()
+    return get_schedule(platform, Principal.parse("operator"), factory_id)
+
+
+def _objective(objective: sch.Objective | None) -> dict[str, int] | None:
+    return (
+        None
+        if objective is None
+        else {
+            "weighted_tardiness": objective.weighted_tardiness,
+            "setup_minutes": objective.setup_minutes,
+            "makespan": objective.makespan,
+        }
+    )
+
+
+def _iso(origin: datetime, offset: int | None) -> str | None:
+    return None if offset is None else at(origin, offset).isoformat()
+
+
+def _op_json(op: sch.ScheduledOperation, origin: datetime) -> dict[str, Any]:
+    return {
+        "operation_id": op.operation_id,
+        "lot_id": op.lot_id,
+        "line_ids": list(op.line_ids),
+        "machine_id": op.machine_id,
+        "workcenter_id": op.workcenter_id,
+        "start": op.start,
+        "end": op.end,
+        "setup": op.setup,
+        "at": at(origin, op.start).isoformat(),
+        "until": at(origin, op.end).isoformat(),
+        "fixed": op.fixed,
+    }
+
+
+def _release(uow: UnitOfWork, factory_id: str, work: FactoryWork, result: sch.ScheduleResult, now: datetime) -> None:
+    """One work order per lot; unchanged lots keep theirs, gone lots lose theirs, new lots are released."""
+    by_lot: dict[str, list[dict[str, Any]]] = {}
+    for ops in result.timelines.values():
+        for op in ops:
+            by_lot.setdefault(op.lot_id, []).append(_op_json(op, work.origin))
+    existing = {
+        w.lot_id: w
+        for w in uow.session.scalars(
+            select(WorkOrderRow).where(
+                WorkOrderRow.factory_id == factory_id, WorkOrderRow.status == WorkOrderStatus.released.value
+            )
+        )
+    }
+    uow.session.execute(
+        delete(WorkOrderRow).where(
+            WorkOrderRow.factory_id == factory_id, WorkOrderRow.status == WorkOrderStatus.replacement.value
+        )
+    )
+    started = set(
+        uow.session.scalars(
+            select(WorkOrderRow.lot_id).where(
+                WorkOrderRow.factory_id == factory_id, WorkOrderRow.status == WorkOrderStatus.started.value
+            )
+        )
+    )
+    for lot in work.problem.lots:
+        if lot.id not in by_lot or lot.id in started:
+            continue
+        ops = sorted(by_lot[lot.id], key=lambda op: op["start"])
+        lines = sorted({part.line_id.split("#")[0] for part in lot.lines})
+        due = min((work.demands[p.line_id].due_at for p in lot.lines if p.line_id in work.demands), default=now)
+        row = existing.pop(lot.id, None)
+        if row is None:
+            row = WorkOrderRow(
+                id=uuid.uuid4(), factory_id=factory_id, lot_id=lot.id, status="released", scrap=0, released_at=now
+            )
+            uow.session.add(row)
+            uow.emit(
+                Event(
+                    "work_order.released",
+                    f"work_order:{row.id}",
+                    {
+                        "work_order_id": str(row.id),
+                        "factory_id": factory_id,
+                        "lot_id": lot.id,
+                        "lines": lines,
+                        "quantity": lot.quantity,
+                        "start": ops[0]["at"],
+                        "due": due.isoformat(),
+                    },
+                    now,
+                )
+            )
+        row.capability = ops[0]["workcenter_id"]
+        row.setup_family, row.line_ids, row.quantity, row.due_at, row.operations = (
+            lot.family,
+            lines,
+            lot.quantity,
+            due,
+            ops,
+        )
+    for gone in existing.values():
+        uow.session.delete(gone)
+
+
+def _flag_late(uow: UnitOfWork, work: FactoryWork, result: sch.ScheduleResult, now: datetime) -> None:
+    finish: dict[UUID, int] = {}
+    for line in result.lines:
+        demand = work.demands.get(line.line_id)
+        if demand is not None:
+            finish[demand.line_id] = max(finish.get(demand.line_id, line.completion), line.completion)
+    for line_id, completion in finish.items():
+        promise = uow.session.get(PromiseRow, line_id)
+        if promise is None:
+            continue
+        late = completion - math.floor((promise.ship_at - work.origin).total_seconds() / 60)
+        if late > 0 and promise.status == PromiseStatus.kept.value:
+            best = promise.delivery_by + timedelta(days=math.ceil(late / (24 * 60)))
+            reason = f"the factory schedule finishes {late} min after the ship cutoff; best date {best.isoformat()}"
+            promise.status, promise.risk, promise.updated_at = PromiseStatus.at_risk.value, reason, now
+            uow.emit(
+                Event(
+                    "promise.at_risk",
+                    f"line:{line_id}",
+                    {
+                        "order_id": str(promise.order_id),
+                        "line_id": str(line_id),
+                        "delivery_by": promise.delivery_by.isoformat(),
+                        "new_best_date": best.isoformat(),
+                        "reason": reason,
+                    },
+                    now,
+                )
+            )
+
+
+def get_schedule(platform: Platform, principal: Principal, factory_id: str) -> dict[str, Any]:
+    require_factory_access(principal, factory_id)
+    with platform.uow() as uow:
+        if uow.factories.get(factory_id) is None:
+            raise NotFound(f"factory {factory_id!r} not found")
+        row = uow.session.get(ScheduleRow, factory_id)
+        if row is None:
+            return {"factory_id": factory_id, "status": "none", "workcenters": {}, "lines": []}
+        timelines: dict[str, list[dict[str, Any]]] = {}
+        for op in row.timeline:
+            timelines.setdefault(op["machine_id"], []).append(op)
+        return {
+            "factory_id": factory_id,
+            "computed_at": row.computed_at,
+            "status": row.status,
+            "objective": row.objective,
+            "bound": row.bound,
+            "seconds": row.seconds,
+            "workcenters": timelines,
+            "lines": row.lines,
+        }
+
+
+def report_progress(
+    platform: Platform, principal: Principal, work_order_id: UUID, event: Progress, quantity: int | None = None
+) -> dict[str, Any]:
+    """Start, finish or scrap, from the floor. Scrap creates replacement work and reschedules at once."""
+    require_role(principal, {Role.operator, Role.factory}, "report progress")
+    now = platform.clock.now()
+    with platform.uow() as uow:
+        row = uow.session.get(WorkOrderRow, work_order_id, with_for_update=True)
+        if row is None or (principal.role is Role.factory and principal.subject != row.factory_id):
+            raise NotFound(f"work order {work_order_id} not found")
+        row.status = progress_to(WorkOrderStatus(row.status), event).value
+        factory_id = row.factory_id
+        if event is Progress.start:
+            row.started_at = now
+            _start_orders(uow, row.line_ids, now)
+        elif event is Progress.finish:
+            row.finished_at = now
+            _finish_lines(uow, factory_id, row.line_ids, now)
+        else:
+            if quantity is None or not 1 <= quantity <= row.quantity:
+                raise InvalidInput(
+                    "bad scrap quantity",
+                    [Problem(("body", "quantity"), f"between 1 and the lot's {row.quantity} units")],
+                )
+            row.scrap += quantity
+            uow.session.add(
+                WorkOrderRow(
+                    id=uuid.uuid4(),
+                    factory_id=factory_id,
+                    capability=row.capability,
+                    setup_family=row.setup_family,
+                    line_ids=row.line_ids[:1],
+                    quantity=quantity,
+                    due_at=row.due_at,
+                    status="replacement",
+                    scrap=0,
+                    released_at=now,
+                )
+            )
+        uow.emit(
+            Event(
+                f"work_order.{event.value}",
+                f"work_order:{work_order_id}",
+                {"work_order_id": str(work_order_id), "factory_id": factory_id, "quantity": quantity},
+                now,
+            )
+        )
+        uow.commit()
+        answer = {"id": str(work_order_id), "status": row.status, "scrap": row.scrap}
+    if event is Progress.scrap:
+        schedule_factory(platform, factory_id)
+    return answer
+
+
+def _start_orders(uow: UnitOfWork, line_ids: list[str], now: datetime) -> None:
+    order_ids = set(
+        uow.session.scalars(select(OrderLineRow.order_id).where(OrderLineRow.id.in_([UUID(x) for x in line_ids])))
+    )
+    for order_id in sorted(order_ids):
+        order = uow.orders.get(order_id, for_update=True)
+        if order is not None and order.status is OrderStatus.allocated:
+            order.advance_to(OrderStatus.in_production, now)
+            uow.orders.save(order)
+
+
+def _finish_lines(uow: UnitOfWork, factory_id: str, line_ids: list[str], now: datetime) -> None:
+    """An order is produced when no open work remains for any of its lines."""
+    open_lines = {
+        line
+        for w in uow.session.scalars(
+            select(WorkOrderRow).where(
+                WorkOrderRow.factory_id == factory_id,
+                WorkOrderRow.status.in_(
+                    [WorkOrderStatus.released.value, WorkOrderStatus.started.value, WorkOrderStatus.replacement.value]
+                ),
+            )
+        )
+        for line in w.line_ids
+    }
+    orders = set(
+        uow.session.scalars(select(OrderLineRow.order_id).where(OrderLineRow.id.in_([UUID(x) for x in line_ids])))
+    )
+    for order_id in sorted(orders):
+        lines = [str(x) for x in uow.session.scalars(select(OrderLineRow.id).where(OrderLineRow.order_id == order_id))]
+        if not set(lines) & open_lines:
+            order = uow.orders.get(order_id, for_update=True)
+            if order is not None and order.status is OrderStatus.in_production:
+                order.advance_to(OrderStatus.produced, now)
+                uow.orders.save(order)

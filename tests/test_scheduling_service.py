@@ -1,0 +1,136 @@
+"""Factory scheduling as a service: work orders released, the floor reports, scrap makes work, late is told."""
+
+from __future__ import annotations
+
+import itertools
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from meshfab.domain.principals import Principal
+from meshfab.services import scheduling
+from meshfab.services.platform import Platform
+from meshfab.store.tables import OutboxRow, PromiseRow, WorkOrderRow
+from tests.conftest import Keys
+from tests.test_network_service import place
+
+OPERATOR = Principal.parse("operator")
+
+
+def scheduled(demo: Platform, template: str = "flag", quantity: int = 3, count: int = 3) -> tuple[str, dict]:
+    placed = place(demo, template, quantity, count)
+    factory_id = placed[0].lines[0].factory_id
+    assert factory_id is not None
+    return factory_id, scheduling.schedule_factory(demo, factory_id, time_limit=3)
+
+
+def test_scheduling_releases_one_work_order_per_lot_with_a_sound_timeline(demo: Platform) -> None:
+    factory_id, schedule = scheduled(demo)
+    assert schedule["status"] in {"optimal", "feasible"}
+    ops = [op for timeline in schedule["workcenters"].values() for op in timeline]
+    assert ops and all(op["end"] > op["start"] for op in ops)
+    for timeline in schedule["workcenters"].values():
+        ordered = sorted(timeline, key=lambda op: op["start"])
+        assert all(a["end"] <= b["start"] - b["setup"] for a, b in itertools.pairwise(ordered))
+    with demo.uow() as uow:
+        orders = uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.factory_id == factory_id)).all()
+        lots = {op["lot_id"] for op in ops}
+        assert {w.lot_id for w in orders} == lots and all(w.status == "released" for w in orders)
+        released = uow.session.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.type == "work_order.released")
+        )
+        assert released == len(lots)
+    again = scheduling.schedule_factory(demo, factory_id, time_limit=3)
+    assert again["status"] in {"optimal", "feasible"}
+    with demo.uow() as uow:
+        assert uow.session.scalar(  # same lots: no second release
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.type == "work_order.released")
+        ) == len(lots)
+
+
+def test_the_floor_starts_and_finishes_work_and_the_order_follows(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    factory_id, _ = scheduled(demo, count=1)
+    floor = keys(f"factory:{factory_id}")
+    work = client.get(f"/v1/factories/{factory_id}/work-orders", headers=floor).json()
+    assert work, "work orders are visible to their factory"
+    first = work[0]["id"]
+    assert client.post(f"/v1/work-orders/{first}/progress", json={"event": "finish"}, headers=floor).status_code == 409
+    other = "factory:yiwu-01" if factory_id != "yiwu-01" else "factory:yiwu-02"
+    assert (
+        client.post(f"/v1/work-orders/{first}/progress", json={"event": "start"}, headers=keys(other)).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/v1/work-orders/{first}/progress", json={"event": "start"}, headers=keys("merchant:teamkit")
+        ).status_code
+        == 403
+    )
+    started = client.post(f"/v1/work-orders/{first}/progress", json={"event": "start"}, headers=floor)
+    assert started.status_code == 200 and started.json()["status"] == "started"
+    orders = client.get("/v1/orders", headers=keys("merchant:teamkit")).json()["items"]
+    assert orders[0]["status"] == "in_production"
+    before = {
+        op["operation_id"]: (op["machine_id"], op["at"])
+        for ops in client.get(f"/v1/factories/{factory_id}/schedule", headers=floor).json()["workcenters"].values()
+        for op in ops
+        if op["lot_id"] == work[0]["lot_id"]
+    }
+    client.post(f"/v1/factories/{factory_id}/schedule", headers=floor)
+    after = {
+        op["operation_id"]: (op["machine_id"], op["at"])
+        for ops in client.get(f"/v1/factories/{factory_id}/schedule", headers=floor).json()["workcenters"].values()
+        for op in ops
+        if op["lot_id"] == work[0]["lot_id"]
+    }
+    assert after == before, "started work is never moved"
+    for w in work:
+        if w["id"] != first:
+            client.post(f"/v1/work-orders/{w['id']}/progress", json={"event": "start"}, headers=floor)
+        assert client.post(f"/v1/work-orders/{w['id']}/progress", json={"event": "finish"}, headers=floor).is_success
+    assert client.get("/v1/orders", headers=keys("merchant:teamkit")).json()["items"][0]["status"] == "produced"
+
+
+def test_scrap_creates_replacement_work(client: TestClient, keys: Keys, demo: Platform) -> None:
+    factory_id, _ = scheduled(demo, count=1, quantity=5)
+    floor = keys(f"factory:{factory_id}")
+    lot = client.get(f"/v1/factories/{factory_id}/work-orders", headers=floor).json()[0]
+    client.post(f"/v1/work-orders/{lot['id']}/progress", json={"event": "start"}, headers=floor)
+    bad = client.post(f"/v1/work-orders/{lot['id']}/progress", json={"event": "scrap", "quantity": 999}, headers=floor)
+    assert bad.status_code == 422
+    scrapped = client.post(
+        f"/v1/work-orders/{lot['id']}/progress", json={"event": "scrap", "quantity": 2}, headers=floor
+    )
+    assert scrapped.status_code == 200 and scrapped.json()["scrap"] == 2
+    work = client.get(f"/v1/factories/{factory_id}/work-orders", headers=floor).json()
+    remakes = [w for w in work if w["id"] != lot["id"] and w["line_ids"] == lot["line_ids"][:1]]
+    assert remakes and remakes[0]["quantity"] == 2 and remakes[0]["status"] == "released"
+
+
+def test_a_schedule_that_misses_the_cutoff_flags_the_promise_at_once(demo: Platform) -> None:
+    factory_id, _ = scheduled(demo, count=2)
+    with demo.uow() as uow:  # the floor lost time: every cutoff is now in the past
+        for promise in uow.session.scalars(select(PromiseRow)):
+            promise.ship_at = demo.clock.now().replace(year=2026, month=11, day=22)
+        uow.commit()
+    scheduling.schedule_factory(demo, factory_id, time_limit=2)
+    with demo.uow() as uow:
+        assert set(uow.session.scalars(select(PromiseRow.status))) == {"at_risk"}
+        events = uow.session.scalars(select(OutboxRow).where(OutboxRow.type == "promise.at_risk")).all()
+        assert len(events) == 2 and all(e.payload["new_best_date"] for e in events)
+
+
+def test_schedules_are_private_to_their_factory(client: TestClient, keys: Keys, demo: Platform) -> None:
+    assert client.get("/v1/factories/yiwu-01/schedule", headers=keys("factory:yiwu-01")).status_code == 200
+    assert client.get("/v1/factories/yiwu-01/schedule", headers=keys("factory:yiwu-02")).status_code == 404
+    assert client.get("/v1/factories/yiwu-01/schedule", headers=keys("merchant:teamkit")).status_code == 403
+    assert (
+        client.post(
+            "/v1/work-orders/00000000-0000-0000-0000-000000000000/progress",
+            json={"event": "start"},
+            headers=keys("operator"),
+        ).status_code
+        == 404
+    )
