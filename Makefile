@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/meshfab serve --load-demo
+	$(BIN)/meshfab serve --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
