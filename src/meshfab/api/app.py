@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from meshfab.api import problems
 from meshfab.api.observability import ObservabilityMiddleware
-from meshfab.api.routers import factories, health, orders, planning, quotes, templates, work
+from meshfab.api.routers import factories, health, orders, parcels, planning, quotes, templates, work
 from meshfab.services.platform import Platform
 from meshfab.services.replanner import Replanner
 
@@ -43,6 +43,7 @@ def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
         orders.router,
         planning.router,
         work.router,
+        parcels.router,
     ):
         app.include_router(router)
     app.add_middleware(ObservabilityMiddleware)

@@ -1,8 +1,8 @@
-"""Work orders and parcels: what a factory is told to make and what leaves its door."""
+"""Work orders: what a factory is told to make, lot by lot, and how the floor reports on it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -56,27 +56,3 @@ class WorkOrder:
     status: WorkOrderStatus = WorkOrderStatus.released
     scrap: int = 0
     lot_id: str = ""
-
-
-class ParcelStatus(StrEnum):
-    created = "created"
-    handed_over = "handed_over"
-    in_transit = "in_transit"
-    customs_hold = "customs_hold"
-    customs_cleared = "customs_cleared"
-    out_for_delivery = "out_for_delivery"
-    delivered = "delivered"
-    exception = "exception"
-
-
-@dataclass
-class Parcel:
-    id: UUID
-    order_id: UUID
-    factory_id: str
-    lane_id: str
-    line_ids: list[UUID]
-    weight_grams: int
-    status: ParcelStatus = ParcelStatus.created
-    tracking_number: str | None = None
-    events: list[tuple[ParcelStatus, datetime]] = field(default_factory=list)

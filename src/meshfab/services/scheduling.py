@@ -25,6 +25,7 @@ from meshfab.engines import scheduling as sch
 from meshfab.services.access import require_factory_access, require_role
 from meshfab.services.platform import Platform
 from meshfab.services.schedule_problem import FactoryWork, at, read_factory_work
+from meshfab.services.shipping import parcel_finished_lines
 from meshfab.store.tables import OrderLineRow, PromiseRow, ScheduleRow, WorkOrderRow
 from meshfab.store.uow import UnitOfWork
 
@@ -267,6 +268,8 @@ def report_progress(
         answer = {"id": str(work_order_id), "status": row.status, "scrap": row.scrap}
     if event is Progress.scrap:
         schedule_factory(platform, factory_id)
+    if event is Progress.finish:
+        answer["parcels"] = [str(p) for p in parcel_finished_lines(platform, factory_id)]
     return answer
 
 

@@ -197,6 +197,8 @@ class PromiseRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     risk: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    late_hours: Mapped[float | None] = mapped_column(Float)
 
 
 class WorkOrderRow(Base):
@@ -218,16 +220,30 @@ class WorkOrderRow(Base):
 
 
 class ParcelRow(Base):
+    """One box (or a few) from one factory to one address, with its lane, customs data and tracking."""
+
     __tablename__ = "parcels"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"), index=True)
-    factory_id: Mapped[str] = mapped_column(ForeignKey("factories.id"))
+    factory_id: Mapped[str] = mapped_column(ForeignKey("factories.id"), index=True)
     lane_id: Mapped[str] = mapped_column(ForeignKey("lanes.id"))
     line_ids: Mapped[list[Any]]
+    items: Mapped[list[Any]]
     weight_grams: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(24))
+    size_class: Mapped[str] = mapped_column(String(16))
+    cost: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    ship_at: Mapped[datetime]
+    promised_by: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    service: Mapped[str | None] = mapped_column(String(100))
     tracking_number: Mapped[str | None] = mapped_column(String(64))
-    events: Mapped[list[Any]]
+    tracking: Mapped[dict[str, Any]]
+    customs: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
 
 
 class OutboxRow(Base):

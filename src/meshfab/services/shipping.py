@@ -1,0 +1,342 @@
+"""From finished lines to delivered parcels: consolidate, choose the service, declare customs, track.
+
+Parcels are made when the last open work of a line finishes (`parcel_finished_lines`); the lane service is
+the cheapest whose p95 keeps the promise, else the fastest, and then the promise is flagged at risk at once.
+Carrier scans arrive through `record_event` in any order; a delivered parcel closes its lines' promises as
+kept or broken (with the hours late), and an order is delivered when all its lines are.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import yaml
+from sqlalchemy import select
+
+from meshfab.domain.customs import CustomsRules, load_rules
+from meshfab.domain.errors import NotFound
+from meshfab.domain.events import Event
+from meshfab.domain.orders import OrderStatus, PromiseStatus
+from meshfab.domain.parcels import ParcelStatus, TrackingEvent, TrackingState, apply, missed_scan, start_tracking
+from meshfab.domain.principals import Principal, Role
+from meshfab.domain.work import WorkOrderStatus
+from meshfab.engines.configurator import configure
+from meshfab.engines.customs import customs_declaration, estimate_duties
+from meshfab.engines.parcels import FinishedLine, choose_service, consolidate, promise_broken
+from meshfab.engines.promise.timegrid import DESTINATION_ZONES, FALLBACK_ZONE
+from meshfab.services.access import require_factory_access, require_merchant_access, require_role
+from meshfab.services.platform import Platform
+from meshfab.store.tables import OrderLineRow, ParcelRow, PromiseRow, WorkOrderRow
+from meshfab.store.uow import UnitOfWork
+
+CUSTOMS_RULES = Path(__file__).resolve().parents[3] / "examples" / "yiwu" / "customs.yaml"
+
+
+@lru_cache(maxsize=4)
+def customs_rules(path: Path = CUSTOMS_RULES) -> CustomsRules:
+    return load_rules(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def parcel_finished_lines(platform: Platform, factory_id: str) -> list[UUID]:
+    """Parcels for every line at `factory_id` whose work is all finished and that is not in a parcel yet."""
+    now = platform.clock.now()
+    made: list[UUID] = []
+    with platform.uow() as uow:
+        work = list(uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.factory_id == factory_id)))
+        open_lines = {x for w in work if w.status != WorkOrderStatus.finished.value for x in w.line_ids}
+        done = {x for w in work if w.status == WorkOrderStatus.finished.value for x in w.line_ids} - open_lines
+        parcelled = {
+            x
+            for p in uow.session.scalars(select(ParcelRow.line_ids).where(ParcelRow.factory_id == factory_id))
+            for x in p
+        }
+        ready = sorted(done - parcelled)
+        if not ready:
+            return []
+        factory = uow.factories.get(factory_id)
+        assert factory is not None
+        finished = [_finished_line(uow, UUID(line_id), factory_id, factory.location.country, now) for line_id in ready]
+        lanes = uow.lanes.list()
+        for plan in consolidate(finished, {factory_id: factory}, lanes):
+            order = uow.orders.get(plan.items[0].order_id)
+            assert order is not None
+            promised = min(uow.session.get(PromiseRow, i.line_id).delivery_by for i in plan.items)  # type: ignore[union-attr]
+            choice = choose_service(plan, lanes, factory, promised, now)
+            customs = None
+            rules = customs_rules()
+            if rules.crosses_border(plan.origin_country, plan.destination_country):
+                merchant = uow.merchants.get(order.merchant_id)
+                assert merchant is not None
+                declaration = customs_declaration(
+                    plan.items,
+                    plan.origin_country,
+                    plan.destination_country,
+                    merchant.incoterm.value,
+                    order.currency,
+                    rules,
+                    shipping=choice.cost.amount,
+                )
+                estimate = estimate_duties(declaration, rules)
+                customs = {
+                    "declaration": _plain(declaration),
+                    "estimate": {**_plain(estimate), "total": estimate.total},
+                }
+            tracking = start_tracking(choice.ship_at, choice.expected_delivery_p95)
+            row = ParcelRow(
+                id=uuid.uuid4(),
+                key=plan.key,
+                order_id=order.id,
+                factory_id=factory_id,
+                lane_id=choice.lane.id,
+                line_ids=[str(i.line_id) for i in plan.items],
+                items=[_plain(i) for i in plan.items],
+                weight_grams=plan.weight_grams,
+                size_class=plan.size_class,
+                cost=choice.cost.amount,
+                currency=choice.cost.currency,
+                ship_at=choice.ship_at,
+                promised_by=promised,
+                status=ParcelStatus.created.value,
+                tracking=tracking.model_dump(mode="json"),
+                customs=customs,
+                created_at=now,
+            )
+            uow.session.add(row)
+            made.append(row.id)
+            uow.emit(
+                Event(
+                    "parcel.created",
+                    f"parcel:{row.id}",
+                    {
+                        "parcel_id": str(row.id),
+                        "order_id": str(order.id),
+                        "lane_id": choice.lane.id,
+                        "ship_at": choice.ship_at.isoformat(),
+                        "weight_grams": plan.weight_grams,
+                    },
+                    now,
+                )
+            )
+            if not choice.keeps_promise:
+                for item in plan.items:
+                    _at_risk(
+                        uow,
+                        item.line_id,
+                        f"even the fastest service delivers {choice.delivery_date}",
+                        now,
+                        choice.delivery_date.isoformat(),
+                    )
+        uow.commit()
+    return made
+
+
+def _finished_line(uow: UnitOfWork, line_id: UUID, factory_id: str, origin: str, now: datetime) -> FinishedLine:
+    line = uow.session.get(OrderLineRow, line_id)
+    assert line is not None
+    order = uow.orders.get(line.order_id)
+    template = uow.templates.get(line.template_key)
+    assert order is not None and template is not None
+    config = configure(template, line.options, quantity=line.quantity)
+    return FinishedLine(
+        line.id,
+        order.id,
+        factory_id,
+        order.ship_to,
+        template.key,
+        template.name,
+        template.hs_code,
+        origin,
+        line.quantity,
+        max(1, config.weight_grams or 1),
+        line.unit_price,
+        order.currency,
+        template.packing,
+        now,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses and pydantic models of the engines as JSON-ready dicts."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, UUID | datetime):
+        return str(value) if isinstance(value, UUID) else value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _at_risk(uow: UnitOfWork, line_id: UUID, reason: str, now: datetime, best: str | None) -> None:
+    promise = uow.session.get(PromiseRow, line_id)
+    if promise is None or promise.status != PromiseStatus.kept.value:
+        return
+    promise.status, promise.risk, promise.updated_at = PromiseStatus.at_risk.value, reason, now
+    uow.emit(
+        Event(
+            "promise.at_risk",
+            f"line:{line_id}",
+            {
+                "order_id": str(promise.order_id),
+                "line_id": str(line_id),
+                "delivery_by": promise.delivery_by.isoformat(),
+                "new_best_date": best,
+                "reason": reason,
+            },
+            now,
+        )
+    )
+
+
+def _parcel_for(uow: UnitOfWork, principal: Principal, parcel_id: UUID) -> ParcelRow:
+    require_role(principal, {Role.operator, Role.factory}, "report on parcels")
+    row = uow.session.get(ParcelRow, parcel_id, with_for_update=True)
+    if row is None or (principal.role is Role.factory and principal.subject != row.factory_id):
+        raise NotFound(f"parcel {parcel_id} not found")
+    return row
+
+
+def book_manual(
+    platform: Platform,
+    principal: Principal,
+    parcel_id: UUID,
+    carrier: str,
+    tracking_number: str,
+) -> dict[str, Any]:
+    """The `manual` carrier: the factory says which carrier took the parcel and its tracking number."""
+    with platform.uow() as uow:
+        row = _parcel_for(uow, principal, parcel_id)
+        row.carrier, row.service, row.tracking_number = carrier, "manual", tracking_number
+        uow.commit()
+        return parcel_view(row, platform.clock.now())
+
+
+def record_event(platform: Platform, principal: Principal, parcel_id: UUID, event: TrackingEvent) -> dict[str, Any]:
+    now = platform.clock.now()
+    with platform.uow() as uow:
+        row = _parcel_for(uow, principal, parcel_id)
+        before = TrackingState.model_validate(row.tracking)
+        state = apply(before, event)
+        row.tracking, row.status = state.model_dump(mode="json"), state.status.value
+        country = uow.orders.get(row.order_id).ship_to.country  # type: ignore[union-attr]
+        if state.customs_holds > before.customs_holds and promise_broken(state, row.promised_by, country):
+            for line_id in row.line_ids:
+                _at_risk(
+                    uow,
+                    UUID(line_id),
+                    "held in customs past the promised date",
+                    now,
+                    state.expected_delivery.isoformat() if state.expected_delivery else None,
+                )
+        if state.progress is not ParcelStatus.created:
+            _advance_order(uow, row.order_id, OrderStatus.shipped, now)
+        if state.status is ParcelStatus.delivered and row.delivered_at is None:
+            delivered_at = next(e.occurred_at for e in state.events if e.milestone.value == "delivered")
+            row.delivered_at = delivered_at
+            _close_promises(uow, row, country, delivered_at, now)
+        uow.emit(
+            Event(
+                f"parcel.{event.milestone.value}",
+                f"parcel:{parcel_id}",
+                {"parcel_id": str(parcel_id), "order_id": str(row.order_id), "status": state.status.value},
+                now,
+            )
+        )
+        uow.commit()
+        return parcel_view(row, now)
+
+
+def _close_promises(uow: UnitOfWork, parcel: ParcelRow, country: str, delivered_at: datetime, now: datetime) -> None:
+    zone = ZoneInfo(DESTINATION_ZONES.get(country, FALLBACK_ZONE))
+    for line_id in parcel.line_ids:
+        promise = uow.session.get(PromiseRow, UUID(line_id))
+        if promise is None or promise.delivered_at is not None:
+            continue
+        deadline = datetime.combine(promise.delivery_by + timedelta(days=1), time(0), tzinfo=zone)
+        late = max(0.0, (delivered_at - deadline).total_seconds() / 3600)
+        promise.delivered_at, promise.late_hours, promise.updated_at = delivered_at, round(late, 2), now
+        promise.status = (PromiseStatus.broken if late > 0 else PromiseStatus.delivered).value
+        kind = "promise.broken" if late > 0 else "promise.kept"
+        uow.emit(Event(kind, f"line:{line_id}", {"line_id": line_id, "late_hours": round(late, 2)}, now))
+    lines = [
+        str(x) for x in uow.session.scalars(select(OrderLineRow.id).where(OrderLineRow.order_id == parcel.order_id))
+    ]
+    delivered = {
+        x
+        for p in uow.session.scalars(select(ParcelRow).where(ParcelRow.order_id == parcel.order_id))
+        if p.delivered_at is not None
+        for x in p.line_ids
+    }
+    if set(lines) <= delivered:
+        _advance_order(uow, parcel.order_id, OrderStatus.delivered, now)
+
+
+def _advance_order(uow: UnitOfWork, order_id: UUID, target: OrderStatus, now: datetime) -> None:
+    """Walk the order forward to `target`; the first parcel on its way moves the whole order (a coarse status)."""
+    order = uow.orders.get(order_id, for_update=True)
+    path = [OrderStatus.in_production, OrderStatus.produced, OrderStatus.shipped, OrderStatus.delivered]
+    if order is None or order.status not in path or path.index(order.status) >= path.index(target):
+        return
+    while order.status is not target:
+        order.advance_to(path[path.index(order.status) + 1], now)
+    uow.orders.save(order)
+
+
+def parcel_view(row: ParcelRow, now: datetime) -> dict[str, Any]:
+    state = TrackingState.model_validate(row.tracking)
+    return {
+        "id": str(row.id),
+        "order_id": str(row.order_id),
+        "status": row.status,
+        "lane_id": row.lane_id,
+        "carrier": row.carrier,
+        "service": row.service,
+        "tracking_number": row.tracking_number,
+        "weight_grams": row.weight_grams,
+        "size_class": row.size_class,
+        "shipping_cost": {"amount": row.cost, "currency": row.currency},
+        "ship_at": row.ship_at.isoformat(),
+        "promised_by": row.promised_by.isoformat(),
+        "expected_delivery": state.expected_delivery.isoformat() if state.expected_delivery else None,
+        "missed_scan": missed_scan(state, now),
+        "line_ids": row.line_ids,
+        "customs": row.customs,
+        "events": [e.model_dump(mode="json") for e in state.events],
+        "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
+    }
+
+
+def order_tracking(platform: Platform, principal: Principal, order_id: UUID) -> dict[str, Any]:
+    with platform.uow() as uow:
+        order = uow.orders.get(order_id)
+        if order is None:
+            require_role(principal, {Role.operator, Role.merchant}, "track orders")
+            raise NotFound(f"order {order_id} not found")
+        require_merchant_access(principal, order.merchant_id, f"order {order_id}")
+        now = platform.clock.now()
+        parcels = [
+            parcel_view(p, now)
+            for p in uow.session.scalars(
+                select(ParcelRow).where(ParcelRow.order_id == order_id).order_by(ParcelRow.created_at, ParcelRow.key)
+            )
+        ]
+    return {"order_id": str(order_id), "status": order.status.value, "parcels": parcels}
+
+
+def factory_parcels(platform: Platform, principal: Principal, factory_id: str) -> list[dict[str, Any]]:
+    require_factory_access(principal, factory_id)
+    now = platform.clock.now()
+    with platform.uow() as uow:
+        rows = uow.session.scalars(
+            select(ParcelRow).where(ParcelRow.factory_id == factory_id).order_by(ParcelRow.ship_at, ParcelRow.key)
+        )
+        return [parcel_view(p, now) for p in rows]

@@ -1,0 +1,170 @@
+"""From finished work to a delivered parcel: customs, service choice, tracking, promises kept or broken."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from meshfab.clock import FixedClock
+from meshfab.services.platform import Platform
+from meshfab.store.tables import OutboxRow, PromiseRow
+from tests.conftest import Keys
+from tests.helpers import SHIP_TO, complete_options
+
+MERCHANT = "merchant:teamkit"
+
+
+def order_and_finish(
+    client: TestClient, keys: Keys, demo: Platform, country: str = "GB", promise_today: bool = False
+) -> tuple[dict, str]:
+    """Place a flag order, schedule its factory, and run every work order through start and finish."""
+    headers = keys(MERCHANT)
+    body = {
+        "buyer": {"name": "Ada", "email": "ada@example.com"},
+        "ship_to": SHIP_TO | {"country": country},
+        "lines": [{"template": "flag", "options": complete_options(client, headers, "flag"), "quantity": 4}],
+    }
+    order = client.post("/v1/orders", json=body, headers=headers).json()
+    with demo.uow() as uow:
+        promise = uow.session.get(PromiseRow, order["lines"][0]["id"])
+        assert promise is not None
+        factory_id = promise.factory_id
+        if promise_today:  # a promise no lane can keep any more
+            promise.delivery_by = demo.clock.now().date()
+            uow.commit()
+    floor = keys(f"factory:{factory_id}")
+    client.post(f"/v1/factories/{factory_id}/schedule", headers=floor)
+    for work in client.get(f"/v1/factories/{factory_id}/work-orders", headers=floor).json():
+        assert client.post(f"/v1/work-orders/{work['id']}/progress", json={"event": "start"}, headers=floor).is_success
+        assert client.post(f"/v1/work-orders/{work['id']}/progress", json={"event": "finish"}, headers=floor).is_success
+    return order, factory_id
+
+
+def scan(client: TestClient, headers: dict, parcel_id: str, milestone: str, at: str) -> dict:
+    response = client.post(
+        f"/v1/parcels/{parcel_id}/events", json={"milestone": milestone, "occurred_at": at}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_order_travels_to_delivery_with_customs_and_its_promise_kept(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    order, factory_id = order_and_finish(client, keys, demo)
+    floor = keys(f"factory:{factory_id}")
+    tracking = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()
+    assert tracking["status"] == "produced" and len(tracking["parcels"]) == 1
+    parcel = tracking["parcels"][0]
+    assert parcel["weight_grams"] > 0 and parcel["shipping_cost"]["amount"] > 0
+    declaration = parcel["customs"]["declaration"]
+    line = declaration["lines"][0]
+    for field in ("description", "hs_code", "quantity", "value", "weight_grams", "origin_country"):
+        assert line[field], field
+    assert declaration["incoterm"] == "DDP" and declaration["currency"] == "USD"  # teamkit ships DDP
+    assert parcel["customs"]["estimate"]["total"] >= 0
+    booked = client.post(
+        f"/v1/parcels/{parcel['id']}/booking", json={"carrier": "Yanwen", "tracking_number": "YW1"}, headers=floor
+    )
+    assert booked.status_code == 200 and booked.json()["tracking_number"] == "YW1"
+    ship = parcel["ship_at"]
+    scan(client, floor, parcel["id"], "handed_over", ship)
+    scan(client, floor, parcel["id"], "customs_cleared", ship.replace("T", "T")[:10] + "T23:00:00Z")
+    scan(client, floor, parcel["id"], "in_transit", ship[:10] + "T20:00:00Z")  # arrives late, earlier in time
+    assert client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["status"] == "shipped"
+    done = scan(client, floor, parcel["id"], "delivered", ship[:10] + "T23:30:00Z")
+    assert done["status"] == "delivered" and [e["milestone"] for e in done["events"]] == [
+        "handed_over",
+        "in_transit",
+        "customs_cleared",
+        "delivered",
+    ]
+    final = client.get(f"/v1/orders/{order['id']}", headers=keys(MERCHANT)).json()
+    assert final["status"] == "delivered" and final["lines"][0]["promise"]["status"] == "delivered"
+    level = client.get(
+        "/v1/service-level",
+        params={"since": "2026-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z"},
+        headers=keys("operator"),
+    ).json()
+    assert level["overall"]["promise_kept_rate"] == 1.0 and level["overall"]["lines"] == 1
+    assert list(level["destination_country"]) == ["GB"]
+
+
+def test_a_late_delivery_breaks_the_promise_by_the_hours_late(client: TestClient, keys: Keys, demo: Platform) -> None:
+    order, factory_id = order_and_finish(client, keys, demo)
+    floor = keys(f"factory:{factory_id}")
+    parcel = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["parcels"][0]
+    promised = parcel["promised_by"]
+    scan(client, floor, parcel["id"], "delivered", f"{promised}T12:00:00Z".replace(promised, _next_days(promised, 3)))
+    with demo.uow() as uow:
+        promise = uow.session.get(PromiseRow, order["lines"][0]["id"])
+        assert promise is not None and promise.status == "broken" and promise.late_hours and promise.late_hours > 24
+        assert "promise.broken" in uow.session.scalars(select(OutboxRow.type)).all()
+
+
+def _next_days(day: str, n: int) -> str:
+    from datetime import date
+
+    return (date.fromisoformat(day) + timedelta(days=n)).isoformat()
+
+
+def test_a_customs_hold_that_breaks_the_promise_flags_it(client: TestClient, keys: Keys, demo: Platform) -> None:
+    order, factory_id = order_and_finish(client, keys, demo)
+    floor = keys(f"factory:{factory_id}")
+    parcel = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["parcels"][0]
+    scan(client, floor, parcel["id"], "customs_hold", f"{parcel['promised_by']}T00:00:00Z")
+    with demo.uow() as uow:
+        assert uow.session.get(PromiseRow, order["lines"][0]["id"]).status == "at_risk"  # type: ignore[union-attr]
+
+
+def test_domestic_parcels_have_no_customs_and_silent_parcels_are_flagged(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    order, _ = order_and_finish(client, keys, demo, country="CN")
+    parcel = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["parcels"][0]
+    assert parcel["customs"] is None and parcel["missed_scan"] is False
+    assert isinstance(demo.clock, FixedClock)
+    demo.clock.advance(timedelta(days=5))
+    parcel = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["parcels"][0]
+    assert parcel["missed_scan"] is True
+
+
+def test_only_the_parcels_factory_may_report_on_it(client: TestClient, keys: Keys, demo: Platform) -> None:
+    order, factory_id = order_and_finish(client, keys, demo)
+    parcel = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["parcels"][0]
+    event = {"milestone": "handed_over", "occurred_at": parcel["ship_at"]}
+    other = "factory:yiwu-01" if factory_id != "yiwu-01" else "factory:yiwu-02"
+    assert client.post(f"/v1/parcels/{parcel['id']}/events", json=event, headers=keys(other)).status_code == 404
+    assert client.post(f"/v1/parcels/{parcel['id']}/events", json=event, headers=keys(MERCHANT)).status_code == 403
+    bad = client.post(
+        f"/v1/parcels/{parcel['id']}/events",
+        json={"milestone": "teleported", "occurred_at": parcel["ship_at"]},
+        headers=keys("operator"),
+    )
+    assert bad.status_code == 422
+    naive = client.post(
+        f"/v1/parcels/{parcel['id']}/events",
+        json={"milestone": "in_transit", "occurred_at": "2026-11-24T10:00:00"},
+        headers=keys("operator"),
+    )
+    assert naive.status_code == 422
+    assert client.get(f"/v1/orders/{order['id']}/tracking", headers=keys("merchant:giftmarket")).status_code == 404
+    assert client.get(f"/v1/factories/{factory_id}/parcels", headers=keys(f"factory:{factory_id}")).json()
+
+
+def test_when_no_service_keeps_the_promise_the_fastest_is_taken_and_the_promise_flagged(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    order, _ = order_and_finish(client, keys, demo, promise_today=True)
+    parcel = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["parcels"][0]
+    lanes = client.get("/v1/lanes", params={"destination_country": "GB"}, headers=keys("operator")).json()
+    region = next(lane["origin_region"] for lane in lanes if lane["id"] == parcel["lane_id"])
+    fastest = min(
+        lane["transit_hours_p95"] + 24 * lane["customs_days"] for lane in lanes if lane["origin_region"] == region
+    )
+    chosen = next(lane for lane in lanes if lane["id"] == parcel["lane_id"])
+    assert chosen["transit_hours_p95"] + 24 * chosen["customs_days"] == fastest
+    with demo.uow() as uow:
+        assert uow.session.get(PromiseRow, order["lines"][0]["id"]).status == "at_risk"  # type: ignore[union-attr]
