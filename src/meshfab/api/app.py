@@ -12,6 +12,7 @@ from meshfab.api.observability import ObservabilityMiddleware
 from meshfab.api.routers import factories, health, orders, parcels, planning, quotes, templates, work
 from meshfab.services.platform import Platform
 from meshfab.services.replanner import Replanner
+from meshfab.web import mount as mount_web
 
 
 def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
@@ -46,5 +47,6 @@ def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
         parcels.router,
     ):
         app.include_router(router)
+    mount_web(app)
     app.add_middleware(ObservabilityMiddleware)
     return app
