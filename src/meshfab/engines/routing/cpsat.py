@@ -32,9 +32,17 @@ def cost_scale(t: OptionTable) -> int:
 
 
 def solve_subproblem(
-    t: OptionTable, choice: np.ndarray, free: np.ndarray, *, det_time: float, max_time: float, seed: int,
-    workers: int,
+    t: OptionTable,
+    choice: np.ndarray,
+    free: np.ndarray,
+    *,
+    det_time: float,
+    max_time: float,
+    seed: int,
+    workers: int, lower_bound: float | None = None,
 ) -> SubResult:
+    """Re-optimise the ``free`` lines, hinted with ``choice``. ``lower_bound`` (on the whole plan, valid for the
+    complete problem) is added as a constraint on the objective when every line is free: it prunes the search."""
     free_mask = np.zeros(t.n_lines, dtype=bool)
     free_mask[free] = True
     res = residual_capacity(t, choice, skip=free_mask)
@@ -65,7 +73,10 @@ def solve_subproblem(
     for b, terms in bucket_terms.items():
         if sum(m for _, m in terms) > res[b]:
             model.add(cp_model.LinearExpr.weighted_sum([x for x, _ in terms], [m for _, m in terms]) <= int(res[b]))
-    model.minimize(cp_model.LinearExpr.weighted_sum([x for x, _ in objective], [c for _, c in objective]))
+    total = cp_model.LinearExpr.weighted_sum([x for x, _ in objective], [c for _, c in objective])
+    if lower_bound is not None and np.isfinite(lower_bound) and len(free) == t.n_lines:
+        model.add(total >= int(np.floor(lower_bound * scale + 1e-6)))
+    model.minimize(total)
     solver = cp_model.CpSolver()
     solver.parameters.max_deterministic_time = det_time
     solver.parameters.max_time_in_seconds = max(max_time, 0.01)

@@ -6,6 +6,9 @@ A choice is an array with one option index per line, or -1 for a line left unass
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 
 from meshfab.engines.routing.lagrangian import entry_option, ragged_arange, reduced_costs
@@ -55,14 +58,16 @@ def greedy(t: OptionTable, lam: np.ndarray) -> np.ndarray:
     return np.array(choice, dtype=np.int64)
 
 
-def shift_pass(t: OptionTable, choice: np.ndarray) -> np.ndarray:
-    """Move each line to a cheaper option with room, if any (one sweep, lines in index order)."""
+def shift_pass(t: OptionTable, choice: np.ndarray, deadline: float = math.inf) -> np.ndarray:
+    """Move each line to a cheaper option with room, if any (one sweep, lines in index order, until ``deadline``)."""
     res = residual_capacity(t, choice).tolist()
     es, eb, em = t.ent_start.tolist(), t.ent_bucket.tolist(), t.ent_minutes.tolist()
     cost, ls = t.opt_cost.tolist(), t.line_start.tolist()
     out = choice.tolist()
     unassigned = t.unassigned_cost
     for line in range(t.n_lines):
+        if line % 1024 == 0 and time.perf_counter() > deadline:
+            break
         cur = out[line]
         cur_cost = cost[cur] if cur >= 0 else unassigned
         best, best_cost = -1, cur_cost - 1e-9
@@ -85,3 +90,19 @@ def shift_pass(t: OptionTable, choice: np.ndarray) -> np.ndarray:
                 res[eb[k]] -= em[k]
             out[line] = best
     return np.array(out, dtype=np.int64)
+
+
+def fill(t: OptionTable, choice: np.ndarray) -> np.ndarray:
+    """Give each unassigned line its cheapest option that fits what the plan leaves (lines in index order)."""
+    res = residual_capacity(t, choice).tolist()
+    es, eb, em = t.ent_start.tolist(), t.ent_bucket.tolist(), t.ent_minutes.tolist()
+    ls, cost = t.line_start.tolist(), t.opt_cost
+    out = choice.copy()
+    for line in np.nonzero(choice < 0)[0].tolist():
+        for o in (ls[line] + np.argsort(cost[ls[line]:ls[line + 1]], kind="stable")).tolist():
+            if all(res[eb[k]] >= em[k] for k in range(es[o], es[o + 1])):
+                for k in range(es[o], es[o + 1]):
+                    res[eb[k]] -= em[k]
+                out[line] = o
+                break
+    return out

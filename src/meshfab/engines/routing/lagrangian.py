@@ -9,6 +9,8 @@ rule towards the best known plan) raise it. The same prices tell the greedy whic
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,13 +70,16 @@ def ragged_arange(counts: np.ndarray) -> np.ndarray:
     return np.arange(total) - starts
 
 
-def subgradient(t: OptionTable, upper: float, iterations: int, lam: np.ndarray | None = None) -> LagrangeState:
-    """Raise the bound for a fixed number of steps (deterministic, no clock)."""
+def subgradient(t: OptionTable, upper: float, iterations: int, lam: np.ndarray | None = None,
+                deadline: float = math.inf) -> LagrangeState:
+    """Raise the bound for a fixed number of steps (deterministic; ``deadline`` is only a safety stop)."""
     ent_opt = entry_option(t)
     lam = np.zeros(len(t.capacity)) if lam is None else lam.copy()
     best_lam, best_bound = lam.copy(), -np.inf
     theta, stall = 1.0, 0
     for _ in range(iterations):
+        if time.perf_counter() > deadline and best_bound > -np.inf:
+            break
         bound, g = evaluate(t, lam, ent_opt)
         if bound > best_bound + 1e-9:
             best_bound, best_lam, stall = bound, lam.copy(), 0

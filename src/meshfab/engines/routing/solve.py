@@ -6,13 +6,22 @@ Method (a Lagrangian-priced large neighbourhood search over CP-SAT):
    ``k`` cheapest factories per line and a few days each; what is left out is priced into a per-line floor so
    the bound stays valid for the whole problem.
 2. **Bound and prices** (:mod:`.lagrangian`): subgradient on the relaxed bucket capacities.
-3. **First plan** (:mod:`.heuristics`): regret greedy under those prices, then a shift pass.
-4. **Exact model when small**: a complete table with few options goes whole to CP-SAT, hinted with the plan; its
-   bound is then the problem's bound.
+3. **First plan** (:mod:`.heuristics`): regret greedy, then a shift pass. Tables of generalised-assignment form
+   (one bucket per option, the GAP benchmarks) then get a tabu search with shift and swap moves and an adaptive
+   penalty on excess minutes (:mod:`.tabu`); CP-SAT alone stalls far above the optimum on hard GAP classes.
+   Candidate tables whose plan strands lines (multi-capability lines find no same-day room in every bucket)
+   get rescue options: every capable factory and day is scanned against the residual capacity (:mod:`.rescue`).
+   The subgradient then runs towards that plan's cost, so its bound is tight, and its prices give a second
+   greedy plan.
+4. **Exact model when small**: a complete table with few options goes whole to CP-SAT, hinted with the plan and
+   with the Lagrangian bound as a constraint on the objective; its bound is then the problem's bound.
 5. **LNS** (:mod:`.cpsat`): repeatedly free the lines of a few related factories (factories that share
    candidate lines, optionally within a window of days) or a random sample of lines, and let CP-SAT re-optimise
    them within the capacity the others leave. This decomposes by region and by time without fixing either in
    advance: related factories are those that compete for the same lines.
+
+Deadline: on candidate tables (large networks) every phase has a share of the time limit and stops at it
+(first plan 30 %, rescue 40 %, bound 55 %, priced plan 75 %); LNS uses the rest.
 
 Determinism: with one worker every step is deterministic (fixed iteration counts, a budget of CP-SAT
 deterministic time worth 0.3 s per second of time limit, a seeded generator); the wall-clock ``time_limit``
@@ -29,14 +38,18 @@ import time
 import numpy as np
 
 from meshfab.engines.routing.cpsat import solve_subproblem
-from meshfab.engines.routing.heuristics import greedy, plan_cost, shift_pass
+from meshfab.engines.routing.heuristics import fill, greedy, plan_cost, residual_capacity, shift_pass
 from meshfab.engines.routing.lagrangian import subgradient
 from meshfab.engines.routing.options import OptionTable, build_options
 from meshfab.engines.routing.problem import CostSplit, RoutingProblem, RoutingResult, RoutingStatus
+from meshfab.engines.routing.rescue import rescue_options
+from meshfab.engines.routing.tabu import gap_form, tabu_search, to_choice, to_rows
 
 EXACT_OPTION_LIMIT = 60_000  # complete tables up to this size are first handed whole to CP-SAT
 DET_PER_SECOND = 0.3  # with one worker: CP-SAT deterministic time budgeted per second of time limit, leaving
 # head-room so that the wall clock is rarely what stops the search (which would break determinism)
+TABU_SHARE = 0.4  # share of the time limit for the tabu search on generalised-assignment tables
+TABU_WORK_PER_SECOND = 2.5e7  # matrix cells evaluated per second: sets a fixed (deterministic) number of moves
 
 
 def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, workers: int = 1) -> RoutingResult:
@@ -52,18 +65,40 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     n_entries = max(len(t.ent_bucket), 1)
     iterations = int(np.clip(3e7 / n_entries, 10, 300))
     lam0 = np.zeros(len(t.capacity))
-    choice = shift_pass(t, greedy(t, lam0))
-    state = subgradient(t, plan_cost(t, choice), iterations)
-    priced = shift_pass(t, greedy(t, state.multipliers))
-    if plan_cost(t, priced) < plan_cost(t, choice):
-        choice = priced
+    # phase deadlines only for candidate tables (large networks): small complete ones finish each phase quickly
+    # and must not depend on the clock (determinism)
+    phase = (lambda share: math.inf) if complete else (lambda share: start + share * time_limit)
+    choice = shift_pass(t, greedy(t, lam0), deadline=phase(0.3))
+    form = gap_form(t) if complete else None
+    if form is not None:  # generalised-assignment form: tabu search first, so the bound has a good target
+        n, m = form.cost.shape[1], form.cost.shape[0]
+        moves = int(TABU_SHARE * time_limit * TABU_WORK_PER_SECOND / (m * n + n * n)) + 1
+        rows = tabu_search(form, to_rows(form, choice), moves, start + TABU_SHARE * time_limit, seed)
+        choice = to_choice(form, rows)
+    stranded = np.nonzero(choice < 0)[0]
+    if not complete and len(stranded):  # candidates left lines without room: look wider for them
+        t, new_index = rescue_options(problem, t, stranded, residual_capacity(t, choice), start + 0.4 * time_limit)
+        choice = fill(t, np.where(choice >= 0, new_index[np.maximum(choice, 0)], -1))
+    state = subgradient(t, plan_cost(t, choice), iterations, deadline=phase(0.55))
+    if time.perf_counter() < phase(0.6):
+        priced = shift_pass(t, greedy(t, state.multipliers), deadline=phase(0.75))
+        if plan_cost(t, priced) < plan_cost(t, choice):
+            choice = priced
     bound = state.bound
     det_budget = DET_PER_SECOND * time_limit if workers == 1 else math.inf
     det_used = 0.0
     rng = np.random.default_rng(seed)
     if complete and len(t.opt_line) <= EXACT_OPTION_LIMIT:
-        sub = solve_subproblem(t, choice, np.arange(t.n_lines), det_time=0.3 * DET_PER_SECOND * time_limit,
-                               max_time=deadline - time.perf_counter(), seed=seed, workers=workers)
+        sub = solve_subproblem(
+            t,
+            choice,
+            np.arange(t.n_lines),
+            det_time=(0.8 if form is not None else 0.3) * det_budget,
+            max_time=deadline - time.perf_counter(),
+            seed=seed,
+            workers=workers,
+            lower_bound=bound,
+        )
         det_used += sub.deterministic_time
         if plan_cost(t, sub.choice) <= plan_cost(t, choice):
             choice = sub.choice
@@ -73,8 +108,16 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     return _result(problem, t, choice, bound, time.perf_counter() - start)
 
 
-def _lns(t: OptionTable, choice: np.ndarray, bound: float, rng: np.random.Generator, det_budget: float,
-         deadline: float, seed: int, workers: int) -> np.ndarray:
+def _lns(
+    t: OptionTable,
+    choice: np.ndarray,
+    bound: float,
+    rng: np.random.Generator,
+    det_budget: float,
+    deadline: float,
+    seed: int,
+    workers: int,
+) -> np.ndarray:
     n_fac = len(t.factory_ids)
     small = t.n_lines <= 2_000
     max_free = t.n_lines if small else 600  # CP-SAT re-optimises a few hundred lines per second
@@ -89,15 +132,23 @@ def _lns(t: OptionTable, choice: np.ndarray, bound: float, rng: np.random.Genera
         elif it % 2 and n_fac > 1:
             free = _factory_group(t, choice, rng, group=max(2, math.ceil(n_fac / 4)) if small else 4)
         else:
-            free = rng.choice(t.n_lines, size=max(1, int(0.3 * t.n_lines)) if small else min(max_free, t.n_lines),
-                              replace=False)
+            free = rng.choice(
+                t.n_lines, size=max(1, int(0.3 * t.n_lines)) if small else min(max_free, t.n_lines), replace=False
+            )
         if len(free) > max_free:
             free = rng.choice(free, size=max_free, replace=False)
         if len(free) == 0:
             continue
         free = np.sort(free)
-        sub = solve_subproblem(t, choice, free, det_time=min(sub_det, det_budget - det_used + 0.01),
-                               max_time=deadline - time.perf_counter(), seed=seed + it, workers=workers)
+        sub = solve_subproblem(
+            t,
+            choice,
+            free,
+            det_time=min(sub_det, det_budget - det_used + 0.01),
+            max_time=deadline - time.perf_counter(),
+            seed=seed + it,
+            workers=workers,
+        )
         det_used += max(sub.deterministic_time, 1e-3)
         new_cost = plan_cost(t, sub.choice)
         if new_cost <= cost:
@@ -134,20 +185,25 @@ def _has_options(t: OptionTable, lines: np.ndarray) -> bool:
     return bool((t.line_start[lines + 1] > t.line_start[lines]).any())
 
 
-def _rescue(t: OptionTable, choice: np.ndarray, stranded: np.ndarray, rng: np.random.Generator,
-            max_free: int) -> np.ndarray:
+def _rescue(
+    t: OptionTable, choice: np.ndarray, stranded: np.ndarray, rng: np.random.Generator, max_free: int
+) -> np.ndarray:
     """Unassigned lines and the lines holding the buckets they could use, so that CP-SAT can make room."""
     if len(stranded) > max_free // 4:
         stranded = rng.choice(stranded, size=max(1, max_free // 4), replace=False)
     opts = np.concatenate([np.arange(t.line_start[ln], t.line_start[ln + 1]) for ln in stranded])
-    wanted = np.unique(t.ent_bucket[np.concatenate([np.arange(t.ent_start[o], t.ent_start[o + 1]) for o in opts])]
-                       if len(opts) else np.array([], dtype=np.int64))
+    wanted = np.unique(
+        t.ent_bucket[np.concatenate([np.arange(t.ent_start[o], t.ent_start[o + 1]) for o in opts])]
+        if len(opts)
+        else np.array([], dtype=np.int64)
+    )
     assigned = np.nonzero(choice >= 0)[0]
     chosen = choice[assigned]
     counts = np.diff(t.ent_start)[chosen]
     ent_line = np.repeat(assigned, counts)
-    ent_idx = np.repeat(t.ent_start[chosen], counts) + (np.arange(int(counts.sum()))
-                                                        - np.repeat(np.cumsum(counts) - counts, counts))
+    ent_idx = np.repeat(t.ent_start[chosen], counts) + (
+        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
     holders = np.unique(ent_line[np.isin(t.ent_bucket[ent_idx], wanted)])
     room = max_free - len(stranded)
     if len(holders) > room:
@@ -174,14 +230,25 @@ def _result(problem: RoutingProblem, t: OptionTable, choice: np.ndarray, bound: 
             moved.append(line.id)
     parts = t.opt_parts[:, choice[choice >= 0]].sum(axis=1)
     costs = CostSplit(
-        production=float(parts[0]), shipping=float(parts[1]), lateness=float(parts[2]), moves=float(parts[3]),
-        trust=float(parts[4]), unassigned=t.unassigned_cost * len(unassigned),
+        production=float(parts[0]),
+        shipping=float(parts[1]),
+        lateness=float(parts[2]),
+        moves=float(parts[3]),
+        trust=float(parts[4]),
+        unassigned=t.unassigned_cost * len(unassigned),
     )
     objective = costs.total
     lower = min(bound, objective)
     gap = 0.0 if objective - lower <= 1e-6 * max(1.0, abs(objective)) else (objective - lower) / abs(objective)
     status = RoutingStatus.OPTIMAL if gap == 0.0 else RoutingStatus.FEASIBLE
     return RoutingResult(
-        assignment=assignment, unassigned=unassigned, moved=moved, costs=costs, objective=objective,
-        lower_bound=lower, gap=gap, status=status, seconds=seconds,
+        assignment=assignment,
+        unassigned=unassigned,
+        moved=moved,
+        costs=costs,
+        objective=objective,
+        lower_bound=lower,
+        gap=gap,
+        status=status,
+        seconds=seconds,
     )

@@ -1,0 +1,69 @@
+"""Rescue options and tabu search: wider options for stranded lines never break capacity; the tabu search keeps
+generalised-assignment plans feasible and never worse than where it started."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from meshfab.engines.routing import solve
+from meshfab.engines.routing.generator import random_world
+from meshfab.engines.routing.heuristics import fill, greedy, plan_cost, residual_capacity
+from meshfab.engines.routing.options import build_options
+from meshfab.engines.routing.rescue import rescue_options
+from meshfab.engines.routing.tabu import gap_form, tabu_search, to_choice, to_rows
+
+
+def test_rescued_lines_fit_the_capacity_left() -> None:
+    world = random_world(4, 3000, 40, 30, load=0.9)
+    t = build_options(world)
+    assert np.isfinite(t.line_floor).any()  # the candidate path
+    choice = greedy(t, np.zeros(len(t.capacity)))
+    stranded = np.nonzero(choice < 0)[0]
+    assert len(stranded)
+    before = plan_cost(t, choice)
+    wide, new_index = rescue_options(world, t, stranded, residual_capacity(t, choice), math.inf)
+    carried = np.where(choice >= 0, new_index[np.maximum(choice, 0)], -1)
+    assert plan_cost(wide, carried) == before  # the old plan means the same in the new table
+    rescued = fill(wide, carried)
+    assert (rescued < 0).sum() < len(stranded)
+    assert residual_capacity(wide, rescued).min() >= 0
+
+
+def test_tabu_search_keeps_gap_plans_feasible_and_no_worse() -> None:
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("gap_bench", Path(__file__).parents[1] / "benchmarks" / "gap.py")
+    assert spec and spec.loader
+    gap = importlib.util.module_from_spec(spec)
+    sys.modules["gap_bench"] = gap
+    spec.loader.exec_module(gap)
+    t = build_options(gap.to_problem(gap.read_instance(Path(__file__).parent / "data" / "gap1-1.txt")))
+    form = gap_form(t)
+    assert form is not None
+    start = greedy(t, np.zeros(len(t.capacity)))
+    rows = tabu_search(form, to_rows(form, start), 2_000, time.perf_counter() + 30, seed=1)
+    found = to_choice(form, rows)
+    assert plan_cost(t, found) <= plan_cost(t, start)
+    assert residual_capacity(t, found).min() >= 0
+    assert (found >= 0).all()
+
+
+def test_planted_world_is_feasible_and_every_line_is_routed() -> None:
+    world = random_world(9, 400, 12, 7, load=0.8, planted=True)
+    demand = sum(m for ln in world.lines for m in ln.minutes().values())
+    capacity = sum(sum(f.capacity.values()) for f in world.factories)
+    assert demand <= 0.8 * capacity + 1e-6 * capacity  # the hidden plan fills every bucket to the load
+    r = solve(world, time_limit=5)
+    assert r.unassigned == []
+    assert r.lower_bound <= r.objective
+
+
+def test_planted_flag_leaves_the_default_world_unchanged() -> None:
+    plain, planted = random_world(3, 50, 5, 5), random_world(3, 50, 5, 5, planted=True)
+    assert plain.lines == planted.lines
+    assert [f.cost_per_minute for f in plain.factories] == [f.cost_per_minute for f in planted.factories]
