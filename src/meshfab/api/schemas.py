@@ -96,6 +96,7 @@ class PromiseOut(BaseModel):
     ship_at: datetime
     status: str
     region: str
+    factory_id: str | None = Field(default=None, description="operator only")
 
 
 class LineOut(BaseModel):
@@ -123,7 +124,8 @@ class OrderOut(BaseModel):
     history: list[dict[str, Any]]
 
     @classmethod
-    def of(cls, order: Order) -> OrderOut:
+    def of(cls, order: Order, *, reveal_factory: bool = False) -> OrderOut:
+        """Merchants see where a line is made only as a region; the operator sees the factory."""
         return cls(
             id=order.id,
             merchant_id=order.merchant_id,
@@ -148,6 +150,7 @@ class OrderOut(BaseModel):
                         ship_at=line.promise.ship_at,
                         status=line.promise.status.value,
                         region=line.promise.region,
+                        factory_id=line.promise.factory_id if reveal_factory else None,
                     ),
                 )
                 for line in order.lines
