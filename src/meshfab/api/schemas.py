@@ -61,7 +61,7 @@ class OfferOut(BaseModel):
     product_price: MoneyOut
     shipping_price: MoneyOut
     expires_at: datetime
-    factory_id: str | None = Field(default=None, description="operator only")
+    factory_id: str | None = Field(default=None, description="operator only", exclude_if=lambda v: v is None)
     lane_id: str | None = Field(default=None, description="operator only")
     production_cost: int | None = Field(default=None, description="operator only")
 
@@ -96,7 +96,7 @@ class PromiseOut(BaseModel):
     ship_at: datetime
     status: str
     region: str
-    factory_id: str | None = Field(default=None, description="operator only")
+    factory_id: str | None = Field(default=None, description="operator only", exclude_if=lambda v: v is None)
 
 
 class LineOut(BaseModel):

@@ -16,7 +16,7 @@ from meshfab.services import orders
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
-@router.post("", status_code=201, response_model=OrderOut, response_model_exclude_none=True)
+@router.post("", status_code=201, response_model=OrderOut)
 def place_order(
     body: OrderIn,
     request: Request,
@@ -34,12 +34,12 @@ def place_order(
         )
         order = orders.place_order(platform, principal, cmd)
         ORDERS_PLACED.inc()
-        return 201, OrderOut.of(order, reveal_factory=principal.is_operator).model_dump(mode="json", exclude_none=True)
+        return 201, OrderOut.of(order, reveal_factory=principal.is_operator).model_dump(mode="json")
 
     return respond_once(request, platform, principal, key, body, work)
 
 
-@router.get("", response_model=OrderPage, response_model_exclude_none=True)
+@router.get("", response_model=OrderPage)
 def list_orders(
     platform: PlatformDep,
     principal: PrincipalDep,
@@ -52,11 +52,11 @@ def list_orders(
     )
 
 
-@router.get("/{order_id}", response_model=OrderOut, response_model_exclude_none=True)
+@router.get("/{order_id}", response_model=OrderOut)
 def get_order(order_id: UUID, platform: PlatformDep, principal: PrincipalDep) -> OrderOut:
     return OrderOut.of(orders.get_order(platform, principal, order_id), reveal_factory=principal.is_operator)
 
 
-@router.post("/{order_id}/cancel", response_model=OrderOut, response_model_exclude_none=True)
+@router.post("/{order_id}/cancel", response_model=OrderOut)
 def cancel_order(order_id: UUID, platform: PlatformDep, principal: PrincipalDep) -> OrderOut:
     return OrderOut.of(orders.cancel_order(platform, principal, order_id), reveal_factory=principal.is_operator)
