@@ -11,7 +11,7 @@ import numpy as np
 
 from meshfab.engines.routing import solve
 from meshfab.engines.routing.generator import random_world
-from meshfab.engines.routing.heuristics import fill, greedy, plan_cost, residual_capacity
+from meshfab.engines.routing.heuristics import greedy, plan_cost, residual_capacity
 from meshfab.engines.routing.options import build_options
 from meshfab.engines.routing.rescue import rescue_options
 from meshfab.engines.routing.tabu import gap_form, tabu_search, to_choice, to_rows
@@ -24,12 +24,14 @@ def test_rescued_lines_fit_the_capacity_left() -> None:
     choice = greedy(t, np.zeros(len(t.capacity)))
     stranded = np.nonzero(choice < 0)[0]
     assert len(stranded)
-    before = plan_cost(t, choice)
-    wide, new_index = rescue_options(world, t, stranded, residual_capacity(t, choice), math.inf)
-    carried = np.where(choice >= 0, new_index[np.maximum(choice, 0)], -1)
-    assert plan_cost(wide, carried) == before  # the old plan means the same in the new table
-    rescued = fill(wide, carried)
+    stranded_cost = plan_cost(t, choice)
+    wide, rescued = rescue_options(world, t, choice, math.inf)
+    assert len(wide.opt_line) > len(t.opt_line)
     assert (rescued < 0).sum() < len(stranded)
+    assert plan_cost(wide, rescued) < stranded_cost
+    kept = choice >= 0  # lines the plan had placed keep their option (same factory, day and cost)
+    assert np.array_equal(wide.opt_factory[rescued[kept]], t.opt_factory[choice[kept]])
+    assert np.array_equal(wide.opt_day[rescued[kept]], t.opt_day[choice[kept]])
     assert residual_capacity(wide, rescued).min() >= 0
 
 

@@ -143,9 +143,12 @@ def _hidden_plan(seed: int, lines_raw: list, factories_caps: list, horizon: int,
     """Bucket capacities (factory id, capability, day) -> minutes around a random plan filled to ``load``."""
     rng = random.Random(seed + 7_919)  # its own stream: the rest of the world stays as without a plan
     used: dict[tuple[str, str, int], float] = {}
+    by_need: dict[frozenset[str], list[str]] = {}
     for _, qty, ops, _, _ in lines_raw:
-        need = {op.capability for op in ops}
-        capable = [fid for fid, _, caps in factories_caps if need <= set(caps)]
+        need = frozenset(op.capability for op in ops)
+        if need not in by_need:
+            by_need[need] = [fid for fid, _, caps in factories_caps if need <= set(caps)]
+        capable = by_need[need]
         if not capable:
             continue
         fid, day = rng.choice(capable), rng.randrange(horizon)

@@ -20,8 +20,8 @@ Method (a Lagrangian-priced large neighbourhood search over CP-SAT):
    them within the capacity the others leave. This decomposes by region and by time without fixing either in
    advance: related factories are those that compete for the same lines.
 
-Deadline: on candidate tables (large networks) every phase has a share of the time limit and stops at it
-(first plan 30 %, rescue 40 %, bound 55 %, priced plan 75 %); LNS uses the rest.
+Deadline: on candidate tables (large networks) every phase gets a share of the time left when it starts and
+stops there (shift pass 30 %, rescue 40 %, bound 55 %, priced plan 75 %); LNS uses the rest.
 
 Determinism: with one worker every step is deterministic (fixed iteration counts, a budget of CP-SAT
 deterministic time worth 0.3 s per second of time limit, a seeded generator); the wall-clock ``time_limit``
@@ -38,7 +38,7 @@ import time
 import numpy as np
 
 from meshfab.engines.routing.cpsat import solve_subproblem
-from meshfab.engines.routing.heuristics import fill, greedy, plan_cost, residual_capacity, shift_pass
+from meshfab.engines.routing.heuristics import greedy, plan_cost, shift_pass
 from meshfab.engines.routing.lagrangian import subgradient
 from meshfab.engines.routing.options import OptionTable, build_options
 from meshfab.engines.routing.problem import CostSplit, RoutingProblem, RoutingResult, RoutingStatus
@@ -67,7 +67,7 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     lam0 = np.zeros(len(t.capacity))
     # phase deadlines only for candidate tables (large networks): small complete ones finish each phase quickly
     # and must not depend on the clock (determinism)
-    phase = (lambda share: math.inf) if complete else (lambda share: start + share * time_limit)
+    phase = (lambda share: math.inf) if complete else (lambda share: _share_of_rest(start, deadline, share))
     choice = shift_pass(t, greedy(t, lam0), deadline=phase(0.3))
     form = gap_form(t) if complete else None
     if form is not None:  # generalised-assignment form: tabu search first, so the bound has a good target
@@ -75,12 +75,10 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
         moves = int(TABU_SHARE * time_limit * TABU_WORK_PER_SECOND / (m * n + n * n)) + 1
         rows = tabu_search(form, to_rows(form, choice), moves, start + TABU_SHARE * time_limit, seed)
         choice = to_choice(form, rows)
-    stranded = np.nonzero(choice < 0)[0]
-    if not complete and len(stranded):  # candidates left lines without room: look wider for them
-        t, new_index = rescue_options(problem, t, stranded, residual_capacity(t, choice), start + 0.4 * time_limit)
-        choice = fill(t, np.where(choice >= 0, new_index[np.maximum(choice, 0)], -1))
+    if not complete and (choice < 0).any():  # candidates left lines without room: look wider for them
+        t, choice = rescue_options(problem, t, choice, phase(0.4))
     state = subgradient(t, plan_cost(t, choice), iterations, deadline=phase(0.55))
-    if time.perf_counter() < phase(0.6):
+    if complete or deadline - time.perf_counter() > 0.5 * time_limit:  # time for a second greedy plan
         priced = shift_pass(t, greedy(t, state.multipliers), deadline=phase(0.75))
         if plan_cost(t, priced) < plan_cost(t, choice):
             choice = priced
@@ -106,6 +104,12 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
             bound = max(bound, sub.bound)
     choice = _lns(t, choice, bound, rng, det_budget - det_used, deadline, seed, workers)
     return _result(problem, t, choice, bound, time.perf_counter() - start)
+
+
+def _share_of_rest(start: float, deadline: float, share: float) -> float:
+    """A phase's deadline: ``share`` of the time left now (building the table may already have used much)."""
+    now = time.perf_counter()
+    return now + share * max(deadline - now, 0.0)
 
 
 def _lns(
