@@ -8,6 +8,7 @@
 * A work order already started is passed as a fixed lot: its operations stay on their machines and times.
 * Between lots of different families a machine needs a changeover (`CHANGEOVER` minutes); the template's own
   per-lot set-up minutes are part of each operation's duration.
+* An operation never spans a break (the engine's rule), so lots are capped at what fits in the longest shift.
 """
 
 from __future__ import annotations
@@ -111,17 +112,33 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
                 again = sch.replacement_line(request, w.quantity, reported_at=released, suffix=f"r{w.id.hex[:8]}")
                 demands[again.id] = Demand(again, line.id, line.order_id, promise.ship_at)
     fixed_lots, started_ops, started_ids = _started(work, origin)
+    most = fitting_lot(factory, [d.request for d in demands.values()])
     problem = sch.ScheduleProblem(
         workcenters=tuple(
             sch.Workcenter(w.capability, w.capability, w.count, w.efficiency) for w in factory.workcenters
         ),
-        lots=sch.build_lots([d.request for d in demands.values()], sch.LotPolicy(factory.min_lot, factory.max_lot))
+        lots=sch.build_lots([d.request for d in demands.values()], sch.LotPolicy(min(factory.min_lot, most), most))
         + fixed_lots,
         calendar=calendar(factory, origin),
         default_setup=CHANGEOVER,
         started=started_ops,
     )
     return FactoryWork(problem, origin, demands, started_ids)
+
+
+def fitting_lot(factory: Factory, requests: list[sch.LineRequest]) -> int:
+    """The largest lot whose every operation fits in the factory's longest shift: an operation never spans a
+    break, so a lot too big for a shift is split rather than left unschedulable."""
+    longest = max(shift.minutes for shift in factory.calendar.shifts)
+    most = factory.max_lot
+    for request in requests:
+        for step in request.route:
+            for mode in step.modes:
+                wc = factory.workcenter(mode.resource)
+                room = longest * (wc.efficiency if wc else 1.0) - mode.setup_minutes - CHANGEOVER
+                if mode.run_minutes > 0:
+                    most = min(most, max(1, math.floor(room / mode.run_minutes)))
+    return most
 
 
 def _started(

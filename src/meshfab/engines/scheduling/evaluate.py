@@ -59,10 +59,19 @@ def build_result(
             fixed = op_id in started
             setup = 0 if fixed else problem.setup(family, lot.family)
             setup_total += setup
-            placed.append(ScheduledOperation(
-                operation_id=op_id, lot_id=lot.id, line_ids=tuple(p.line_id for p in lot.lines),
-                machine_id=machine, workcenter_id=machine_wc[machine].id, start=start,
-                end=start + table[op_id][machine], setup=setup, fixed=fixed))
+            placed.append(
+                ScheduledOperation(
+                    operation_id=op_id,
+                    lot_id=lot.id,
+                    line_ids=tuple(p.line_id for p in lot.lines),
+                    machine_id=machine,
+                    workcenter_id=machine_wc[machine].id,
+                    start=start,
+                    end=start + table[op_id][machine],
+                    setup=setup,
+                    fixed=fixed,
+                )
+            )
             family = lot.family
         timelines[machine] = tuple(placed)
     ends = {op.operation_id: op.end for ops in timelines.values() for op in ops}
@@ -76,12 +85,21 @@ def build_result(
             if part.due is not None and (due is None or part.due < due):
                 due = part.due
             parts[part.line_id] = (due, max(weight, part.weight))
-    lines = tuple(LineLateness(line_id=lid, due=parts[lid][0], completion=completion[lid],
-                               weight=parts[lid][1]) for lid in sorted(completion))
+    lines = tuple(
+        LineLateness(line_id=lid, due=parts[lid][0], completion=completion[lid], weight=parts[lid][1])
+        for lid in sorted(completion)
+    )
     makespan = max(ends.values(), default=0)
     objective = Objective(sum(line.weight * line.tardiness for line in lines), setup_total, makespan)
-    return ScheduleResult(status=status, timelines=timelines, lines=lines, objective=objective,
-                          bound=bound, seconds=seconds, message=message)
+    return ScheduleResult(
+        status=status,
+        timelines=timelines,
+        lines=lines,
+        objective=objective,
+        bound=bound,
+        seconds=seconds,
+        message=message,
+    )
 
 
 def violations(problem: ScheduleProblem, result: ScheduleResult) -> list[str]:
@@ -109,8 +127,7 @@ def violations(problem: ScheduleProblem, result: ScheduleResult) -> list[str]:
             problems.append(f"operation {op.operation_id} on machine {op.machine_id} it cannot use")
             continue
         if op.end - op.start != allowed[op.machine_id]:
-            problems.append(f"operation {op.operation_id} lasts {op.end - op.start}, "
-                            f"not {allowed[op.machine_id]}")
+            problems.append(f"operation {op.operation_id} lasts {op.end - op.start}, not {allowed[op.machine_id]}")
         if op.operation_id in started:
             s = started[op.operation_id]
             if (op.machine_id, op.start) != (s.machine_id, s.start):
@@ -140,6 +157,5 @@ def violations(problem: ScheduleProblem, result: ScheduleResult) -> list[str]:
                 problems.append(f"operation {op.operation_id} starts before lot {lot.id} is released")
         for before, after in pairwise(ops):
             if before is not None and after is not None and after.start < before.end:
-                problems.append(f"lot {lot.id}: {after.operation_id} starts before "
-                                f"{before.operation_id} ends")
+                problems.append(f"lot {lot.id}: {after.operation_id} starts before {before.operation_id} ends")
     return problems

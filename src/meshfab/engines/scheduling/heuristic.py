@@ -23,8 +23,10 @@ _Rule = Callable[[Lot, int, int], tuple[float, ...]]
 def dispatch(problem: ScheduleProblem) -> ScheduleResult | None:
     """The best of a few priority-rule schedules, or ``None`` when an operation fits no working interval."""
     table = durations(problem)
-    remaining = {lot.id: [sum(min(table[op.id].values()) for op in lot.operations[k:])
-                          for k in range(len(lot.operations))] for lot in problem.lots}
+    remaining = {
+        lot.id: [sum(min(table[op.id].values()) for op in lot.operations[k:]) for k in range(len(lot.operations))]
+        for lot in problem.lots
+    }
     rules: list[_Rule] = [
         lambda lot, k, finish: (finish, -remaining[lot.id][k]),
         lambda lot, k, finish: (_due(lot), finish),
@@ -36,8 +38,9 @@ def dispatch(problem: ScheduleProblem) -> ScheduleResult | None:
         if placements is None:
             return None
         result = build_result(problem, placements, status=SolveStatus.FEASIBLE, message="dispatch schedule")
-        if best is None or (result.objective is not None and best.objective is not None
-                            and result.objective < best.objective):
+        if best is None or (
+            result.objective is not None and best.objective is not None and result.objective < best.objective
+        ):
             best = result
     return best
 
@@ -58,8 +61,7 @@ def _earliest(calendar: Sequence[Interval] | None, ready: int, length: int) -> i
     return None
 
 
-def _generate(problem: ScheduleProblem, table: dict[str, dict[str, int]],
-              rule: _Rule) -> dict[str, Placement] | None:
+def _generate(problem: ScheduleProblem, table: dict[str, dict[str, int]], rule: _Rule) -> dict[str, Placement] | None:
     wc_of = problem.workcenter_of()
     fixed = {s.operation_id: s for s in problem.started}
     free_at = dict.fromkeys(wc_of, 0)

@@ -62,8 +62,7 @@ class LotPolicy:
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_lot <= self.max_lot:
-            raise InvalidProblem(
-                f"lot policy needs 1 <= min_lot <= max_lot, got {self.min_lot}, {self.max_lot}")
+            raise InvalidProblem(f"lot policy needs 1 <= min_lot <= max_lot, got {self.min_lot}, {self.max_lot}")
         if self.due_window < 0:
             raise InvalidProblem("due_window must not be negative")
 
@@ -112,7 +111,8 @@ def _pack(parts: list[tuple[LineRequest, int]], policy: LotPolicy) -> list[list[
             first_due = current[0][0].due
             size = sum(q for _, q in current)
             compatible = (first_due is None) == (line.due is None) and (
-                line.due is None or first_due is None or line.due - first_due <= policy.due_window)
+                line.due is None or first_due is None or line.due - first_due <= policy.due_window
+            )
             if compatible and size + quantity <= policy.max_lot:
                 current.append((line, quantity))
                 continue
@@ -120,8 +120,7 @@ def _pack(parts: list[tuple[LineRequest, int]], policy: LotPolicy) -> list[list[
     return packed
 
 
-def _merge_small(packed: list[list[tuple[LineRequest, int]]],
-                 policy: LotPolicy) -> list[list[tuple[LineRequest, int]]]:
+def _merge_small(packed: list[list[tuple[LineRequest, int]]], policy: LotPolicy) -> list[list[tuple[LineRequest, int]]]:
     merged: list[list[tuple[LineRequest, int]]] = []
     for members in packed:
         if merged:
@@ -143,16 +142,22 @@ def _lot(lot_id: str, family: str, route: tuple[Step, ...], members: list[tuple[
         known = parts.get(line.id)
         parts[line.id] = LinePart(line.id, q + (known.quantity if known else 0), line.due, line.weight)
     operations = tuple(
-        Operation(f"{lot_id}/{step.name}", tuple(
-            Mode(m.resource, m.setup_minutes + round(m.run_minutes * quantity)) for m in step.modes))
-        for step in route)
-    return Lot(id=lot_id, family=family, operations=operations, lines=tuple(parts.values()),
-               release=max(line.release for line, _ in members))
+        Operation(
+            f"{lot_id}/{step.name}",
+            tuple(Mode(m.resource, m.setup_minutes + round(m.run_minutes * quantity)) for m in step.modes),
+        )
+        for step in route
+    )
+    return Lot(
+        id=lot_id,
+        family=family,
+        operations=operations,
+        lines=tuple(parts.values()),
+        release=max(line.release for line, _ in members),
+    )
 
 
-def replacement_line(
-    line: LineRequest, scrapped: int, *, reported_at: int, suffix: str = "r1"
-) -> LineRequest:
+def replacement_line(line: LineRequest, scrapped: int, *, reported_at: int, suffix: str = "r1") -> LineRequest:
     """The line remaking ``scrapped`` units of ``line``: same route and due time, released at the report."""
     if scrapped < 1:
         raise InvalidProblem(f"scrapped quantity must be at least 1, got {scrapped}")

@@ -36,7 +36,8 @@ class ScheduleModel:
         self.horizon = max([problem.default_horizon(), *running])
         self.origin = min([0, *(s.start for s in problem.started)])
         self.families = {lot.family for lot in problem.lots} | {
-            wc.initial_family for wc in problem.workcenters if wc.initial_family is not None}
+            wc.initial_family for wc in problem.workcenters if wc.initial_family is not None
+        }
         self.with_setups = any(problem.setup(a, b) > 0 for a in self.families for b in self.families)
         self.start: dict[str, cp_model.IntVar] = {}
         self.end: dict[str, cp_model.IntVar] = {}
@@ -105,8 +106,11 @@ class ScheduleModel:
         wc_of = self.problem.workcenter_of()
         for machine, ivs in intervals.items():
             calendar = self.problem.calendar_of(wc_of[machine])
-            running = [(s.start, s.start + self.durations[s.operation_id][machine])
-                       for s in self.fixed.values() if s.machine_id == machine]
+            running = [
+                (s.start, s.start + self.durations[s.operation_id][machine])
+                for s in self.fixed.values()
+                if s.machine_id == machine
+            ]
             for a, b in without(breaks(calendar, self.origin, self.horizon), running):
                 ivs.append(m.new_fixed_size_interval_var(a, b - a, f"break[{machine},{a}]"))
             if len(ivs) > 1:
@@ -121,6 +125,8 @@ class ScheduleModel:
             return
         arcs: list[tuple[int, int, cp_model.IntVar]] = []
         literals: dict[tuple[str, str], cp_model.IntVar] = {}
+        idle = m.new_bool_var(f"idle[{machine}]")  # a machine may get none of its candidate operations
+        arcs.append((0, 0, idle))
         for i, op_id in enumerate(op_ids, start=1):
             lit = self.present[op_id, machine]
             arcs.append((i, i, ~lit))

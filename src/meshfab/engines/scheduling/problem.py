@@ -153,10 +153,10 @@ class ScheduleProblem:
         """An end no schedule needs to pass: all work done serially after every release and start."""
         if self.horizon is not None:
             return self.horizon
-        longest = sum(max(m.duration / _min_eff(self) for m in op.modes) for lot in self.lots
-                      for op in lot.operations)
+        longest = sum(max(m.duration / _min_eff(self) for m in op.modes) for lot in self.lots for op in lot.operations)
         setups = len([op for lot in self.lots for op in lot.operations]) * max(
-            [self.default_setup, *self.setup_times.values()])
+            [self.default_setup, *self.setup_times.values()]
+        )
         releases = max([0, *(lot.release for lot in self.lots), *(s.start for s in self.started)])
         span = math.ceil(longest) + setups + releases
         calendars = [c for c in (self.calendar_of(wc) for wc in self.workcenters) if c]

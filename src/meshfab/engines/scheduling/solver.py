@@ -100,8 +100,7 @@ def solve(
     makespan_bound = max(0, raw_bound - weight * result.objective.setup_minutes)
     bound = Objective(tardiness_bound, setup_bound, makespan_bound)
     final = SolveStatus.OPTIMAL if proven and status == SolveStatus.OPTIMAL else SolveStatus.FEASIBLE
-    result = build_result(problem, placements, status=final, bound=bound,
-                          seconds=time.perf_counter() - began)
+    result = build_result(problem, placements, status=final, bound=bound, seconds=time.perf_counter() - began)
     kept = _best(_fallback(problem, previous, began, bound=bound), _timed(quick, began, bound))
     if kept is not None and kept.objective is not None and kept.objective < result.objective:
         return kept
@@ -118,8 +117,11 @@ def _best(*results: ScheduleResult | None) -> ScheduleResult | None:
     """The schedule with the smallest objective among those given."""
     best: ScheduleResult | None = None
     for r in results:
-        if r is not None and r.objective is not None and (
-                best is None or best.objective is None or r.objective < best.objective):
+        if (
+            r is not None
+            and r.objective is not None
+            and (best is None or best.objective is None or r.objective < best.objective)
+        ):
             best = r
     return best
 
@@ -147,14 +149,21 @@ def _warm_placements(problem: ScheduleProblem, warm: ScheduleResult | None) -> d
     return placements
 
 
-def _fallback(problem: ScheduleProblem, previous: dict[str, Placement] | None, began: float,
-              bound: Objective | None = None) -> ScheduleResult | None:
+def _fallback(
+    problem: ScheduleProblem, previous: dict[str, Placement] | None, began: float, bound: Objective | None = None
+) -> ScheduleResult | None:
     """The previous schedule re-read against this problem, when it is complete and still valid."""
     if previous is None or set(previous) != {op.id for lot in problem.lots for op in lot.operations}:
         return None
     try:
-        kept = build_result(problem, previous, status=SolveStatus.FEASIBLE, bound=bound,
-                            seconds=time.perf_counter() - began, message="previous schedule kept")
+        kept = build_result(
+            problem,
+            previous,
+            status=SolveStatus.FEASIBLE,
+            bound=bound,
+            seconds=time.perf_counter() - began,
+            message="previous schedule kept",
+        )
     except KeyError:  # a machine that no longer exists, or an operation moved to a machine it cannot use
         return None
     return None if violations(problem, kept) else kept
@@ -166,7 +175,10 @@ def _why(status: SolveStatus) -> str:
     return "no schedule found within the time limit"
 
 
-def _without_schedule(problem: ScheduleProblem, status: SolveStatus, began: float,
-                      message: str) -> ScheduleResult:
-    return ScheduleResult(status=status, timelines={m: () for m in problem.workcenter_of()},
-                          seconds=time.perf_counter() - began, message=message)
+def _without_schedule(problem: ScheduleProblem, status: SolveStatus, began: float, message: str) -> ScheduleResult:
+    return ScheduleResult(
+        status=status,
+        timelines={m: () for m in problem.workcenter_of()},
+        seconds=time.perf_counter() - began,
+        message=message,
+    )
