@@ -39,6 +39,8 @@ def _ring(arcs: list[list[tuple[float, float]]], indices: list[int]) -> list[tup
 def _path(rings: list[list[tuple[float, float]]]) -> str:
     parts = []
     for ring in rings:
+        if any(lon > 170 for lon, _ in ring) and any(lon < -170 for lon, _ in ring):
+            ring = [(lon + 360 if lon < 0 else lon, lat) for lon, lat in ring]  # across the date line: keep it whole
         xy = [(round(lon + 180, 1), round(TOP - max(BOTTOM, min(TOP, lat)), 1)) for lon, lat in ring]
         kept = [p for i, p in enumerate(xy) if i == 0 or p != xy[i - 1]]
         if len(kept) > 2:
@@ -53,6 +55,8 @@ def main(source: str, target: str) -> None:
     world, china = [], []
     for geometry in topology["objects"]["countries"]["geometries"]:
         polygons = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
+        if geometry.get("properties", {}).get("name") == "Antarctica":
+            continue
         rings = [_ring(arcs, ring) for polygon in polygons for ring in polygon]
         (china if geometry.get("properties", {}).get("name") == "China" else world).extend(rings)
     height = TOP - BOTTOM

@@ -92,17 +92,30 @@ def kpis(platform: Platform, principal: Principal, days: int = 7) -> Kpis:
 
 
 def demand_vs_capacity(platform: Platform, principal: Principal, days: int = 14) -> list[dict[str, Any]]:
-    """Per day of the coming weeks: minutes reserved by orders against minutes the mesh has."""
+    """Per day of the coming weeks: minutes reserved by orders against minutes the working mesh has.
+
+    Buckets exist only where something was reserved or closed; other days take their minutes from the calendars.
+    """
     require_operator(principal, "see the mesh")
     today, _ = _today(platform)
+    span = [today + timedelta(i) for i in range(days)]
     with platform.uow() as uow:
-        rows = uow.session.execute(
-            select(BucketRow.day, func.sum(BucketRow.reserved), func.sum(BucketRow.available))
-            .where(BucketRow.day >= today, BucketRow.day < today + timedelta(days))
-            .group_by(BucketRow.day)
-            .order_by(BucketRow.day)
-        ).all()
-    return [{"day": d.isoformat(), "reserved": int(r or 0), "available": int(a or 0)} for d, r, a in rows]
+        factories = [f for f in uow.factories.list() if f.accepts_work]
+        buckets = {
+            (b.factory_id, b.capability, b.day): (b.available, b.reserved)
+            for b in uow.session.scalars(
+                select(BucketRow).where(BucketRow.day >= today, BucketRow.day < today + timedelta(days))
+            )
+        }
+    series = []
+    for day in span:
+        available = reserved = 0
+        for f in factories:
+            for capability in f.capabilities:
+                a, r = buckets.get((f.id, capability, day), (f.capacity_minutes(capability, day), 0))
+                available, reserved = available + a, reserved + r
+        series.append({"day": day.isoformat(), "reserved": reserved, "available": available})
+    return series
 
 
 def factory_loads(platform: Platform, principal: Principal, days: int = 7) -> list[dict[str, Any]]:

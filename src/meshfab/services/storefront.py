@@ -59,6 +59,11 @@ def _reason(template: Template, others: dict[str, Any], key: str, value: str, qu
     return " ".join(dict.fromkeys(messages)) or DEAD_END
 
 
+def _title(value: str) -> str:
+    text = value.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
 def _span(intervals: list[tuple[Any, Any]], unit: str = "") -> str:
     text = ", ".join(f"{lo:g}" if lo == hi else f"{lo:g}–{hi:g}" for lo, hi in intervals)
     return f"possible: {text} {unit}".strip() if intervals else "no value is possible with your other choices"
@@ -79,7 +84,7 @@ def configure_page(platform: Platform, key: str, options: dict[str, Any], quanti
             choices = [
                 Choice(
                     v.value,
-                    v.label or v.value,
+                    v.label or _title(v.value),
                     v.value in domain.values,
                     "" if v.value in domain.values else _reason(template, others, option.key, v.value, quantity),
                     v.price_delta,

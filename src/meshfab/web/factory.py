@@ -6,6 +6,7 @@ that htmx upgrades to an in-place swap (and that still works as a normal POST wi
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,6 +27,12 @@ login = login_router(FACTORY)
 OPEN = ("released", "started", "replacement")
 
 
+def lot_name(family: str, fallback: str = "") -> str:
+    """A setup family ('cut:fabric=polyester+sew:fabric=polyester,colour=white') as words a person reads."""
+    values = dict.fromkeys(re.findall(r"=([^,+|]+)", family))
+    return " · ".join(v.replace("_", " ") for v in values) or fallback or family
+
+
 def _bars(factory: Factory, schedule: dict[str, Any], work: list[dict[str, Any]], day: date) -> dict[str, Any]:
     """One day of the schedule as positioned bars per machine, inside the day's working window."""
     tz = factory.tz
@@ -33,6 +40,7 @@ def _bars(factory: Factory, schedule: dict[str, Any], work: list[dict[str, Any]]
     start = min(w[0] for w in windows).astimezone(tz) if windows else datetime.combine(day, time(8), tz)
     end = max(w[1] for w in windows).astimezone(tz) if windows else start + timedelta(hours=10)
     status = {w["lot_id"]: w["status"] for w in work}
+    names = {w["lot_id"]: w["name"] for w in work}
     rows = []
     for machine, ops in sorted(schedule.get("workcenters", {}).items()):
         bars = []
@@ -47,7 +55,7 @@ def _bars(factory: Factory, schedule: dict[str, Any], work: list[dict[str, Any]]
                 {
                     "left": round((a - start).total_seconds() / span * 100, 2),
                     "width": max(0.8, round((b - a).total_seconds() / span * 100, 2)),
-                    "label": op["lot_id"].split("|")[-1] if op.get("lot_id") else op["operation_id"],
+                    "label": f"{op['workcenter_id']}: {names.get(op.get('lot_id', ''), '')}",
                     "lot": op.get("lot_id", ""),
                     "hue": sum(map(ord, op.get("lot_id", ""))) % 360,
                     "status": status.get(op.get("lot_id", ""), "planned"),
@@ -68,9 +76,12 @@ def _context(request: Request, session: Session, notice: str | None) -> dict[str
     factory_id = str(session.principal.subject)
     factory = factories.get_factory(platform, session.principal, factory_id)
     schedule = scheduling.get_schedule(platform, session.principal, factory_id)
-    work = dashboard.factory_work(platform, session.principal, factory_id)
+    work = [_local(factory, w) for w in dashboard.factory_work(platform, session.principal, factory_id)]
     today = factory.local_day(platform.clock.now())
     calendar = dashboard.capacity_calendar(platform, session.principal, factory_id, today)
+    for capability in {w.capability for w in factory.workcenters}:
+        for day in calendar["days"]:  # days nobody reserved on yet have no bucket: show the calendar's minutes
+            calendar["cells"].setdefault((capability, day), (factory.capacity_minutes(capability, day), 0))
     return {
         "factory": factory,
         "session": session,
@@ -85,6 +96,11 @@ def _context(request: Request, session: Session, notice: str | None) -> dict[str
         "trust": dashboard.trust_record(platform, session.principal, factory_id),
         "notice": notice,
     }
+
+
+def _local(factory: Factory, w: dict[str, Any]) -> dict[str, Any]:
+    """A work order as the floor reads it: a short name and the due time on the factory's own clock."""
+    return {**w, "name": lot_name(w["setup_family"], w["capability"]), "due_at": w["due_at"].astimezone(factory.tz)}
 
 
 @router.get("")
@@ -117,7 +133,8 @@ def progress(
         return error_page(request, exc)
     if not request.headers.get("hx-request"):
         return RedirectResponse("/factory", status_code=303)
-    card = next(w for w in work if w["id"] == str(work_order_id))
+    factory = factories.get_factory(platform, session.principal, str(session.principal.subject))
+    card = _local(factory, next(w for w in work if w["id"] == str(work_order_id)))
     return page(request, "factory_card.html", {"w": card, "csrf": session.csrf, "just": event.value})
 
 

@@ -12,7 +12,7 @@ document.addEventListener("DOMContentLoaded", () => {
       {label: "Reserved min", stroke: "#0969da", fill: "rgba(9,105,218,0.15)", width: 2},
       {label: "Available min", stroke: "#1a7f37", width: 2, dash: [6, 4]},
     ],
-    axes: [{}, {size: 60}],
+    axes: [{}, {size: 72}],
   }, [xs, data.map((d) => d.reserved), data.map((d) => d.available)], box);
   window.addEventListener("resize", () => plot.setSize({width: width(), height: 260}));
 
