@@ -100,3 +100,33 @@ def keys_create(
     except DomainError as exc:
         _fail(exc)
     console.print(key, soft_wrap=True, highlight=False)
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Option(help="Scenario YAML.")] = DEMO_DIR / "scenario.yaml",
+    days: Annotated[int | None, typer.Option(help="Days of demand (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for index.html and kpis.json.")] = Path("report"),
+    policy: Annotated[str, typer.Option(help="meshfab | nearest | fixed-lead-time")] = "meshfab",
+    compare: Annotated[bool, typer.Option(help="Run every policy on the same demand.")] = False,
+    orders_per_day: Annotated[float | None, typer.Option(help="Override the base demand rate.")] = None,
+) -> None:
+    """Run the digital twin: the platform's own services on a simulated clock, one fresh database per policy."""
+    from meshfab.sim.main import simulate as run_simulation
+    from meshfab.sim.policies import POLICIES
+
+    try:
+        results = run_simulation(
+            scenario, out, policies=list(POLICIES) if compare else [policy], days=days, seed=seed,
+            orders_per_day=orders_per_day, data_dir=get_settings().data_dir, console=console,
+        )
+    except DomainError as exc:
+        _fail(exc)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from None
+    for name, k in results.items():
+        console.print(f"{name}: orders {k['orders']}, walk-aways {k['walk_aways']}, kept {k['promise_kept_rate']}, "
+                      f"cost/unit {k['cost_per_unit']}")
+    console.print(f"report: {out / 'index.html'}")

@@ -1,0 +1,80 @@
+"""Parcels on their way: booked with the `simulated` carrier adapter and polled for scans, as `serve` would.
+
+`SimulatedCarrier` draws transit around the lane's p50 with a tail beyond p95, customs time and holds for
+cross-border parcels, and late scans. Every scan goes through `record_event`, so the platform itself flags
+customs holds, closes promises as kept or broken and moves orders to delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import simpy
+
+from meshfab.carriers import Booking, SimulatedCarrier
+from meshfab.domain.errors import DomainError
+from meshfab.services.platform import Platform
+from meshfab.services.shipping import record_event
+from meshfab.sim.clock import SimClock
+from meshfab.sim.policies import OPERATOR
+from meshfab.sim.scenario import Carriers
+from meshfab.store.tables import FactoryRow, OrderRow, ParcelRow
+
+
+@dataclass(frozen=True)
+class ParcelRef:
+    """The part of a `ParcelPlan` a carrier needs to book: its key and the border it may cross."""
+
+    key: str
+    origin_country: str
+    destination_country: str
+
+
+class Shipping:
+    def __init__(
+        self, env: simpy.Environment, platform: Platform, clock: SimClock, carriers: Carriers, seed: int
+    ) -> None:
+        self.env, self.platform, self.clock, self.settings = env, platform, clock, carriers
+        self.carrier = SimulatedCarrier(
+            seed, hold_probability=carriers.hold_probability, late_scan_probability=carriers.late_scan_probability
+        )
+        self.active: dict[UUID, Booking] = {}
+        self.booked = self.delivered = self.holds = 0
+        self._last: datetime | None = None
+
+    def book(self, parcel_ids: list[str]) -> None:
+        with self.platform.uow() as uow:
+            for pid in parcel_ids:
+                row = uow.session.get(ParcelRow, UUID(pid))
+                if row is None:
+                    continue
+                origin = uow.session.get(FactoryRow, row.factory_id)
+                order = uow.session.get(OrderRow, row.order_id)
+                lane = uow.lanes.get(row.lane_id)
+                assert origin is not None and order is not None and lane is not None
+                ref = ParcelRef(row.key, origin.country, order.ship_to["country"])
+                self.active[row.id] = self.carrier.book(ref, lane, row.ship_at)  # type: ignore[arg-type]
+                self.booked += 1
+
+    def poll(self) -> Generator[simpy.Event, Any, None]:
+        """Every few hours, fetch the scans each carrier reported since the last poll and record them."""
+        while True:
+            yield self.env.timeout(self.settings.poll_hours * 60)
+            now = self.clock.now()
+            for parcel_id, booking in sorted(self.active.items(), key=lambda kv: kv[1].parcel_key):
+                for event in self.carrier.events(booking, self._last, now):
+                    try:
+                        view = record_event(self.platform, OPERATOR, parcel_id, event)
+                    except DomainError:
+                        continue
+                    if event.milestone.value == "customs_hold":
+                        self.holds += 1
+                    if view["status"] == "delivered":
+                        self.active.pop(parcel_id, None)
+                        self.delivered += 1
+                        break
+            self._last = now
