@@ -1,0 +1,103 @@
+"""The digital twin: scenario validation, demand, and whole runs that drive the real services."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from meshfab.bootstrap import DEMO_DIR
+from meshfab.domain.errors import InvalidInput
+from meshfab.sim.demand import arrivals, day_rate
+from meshfab.sim.main import simulate
+from meshfab.sim.scenario import load_scenario
+
+DEFAULT = DEMO_DIR / "scenario.yaml"
+
+
+def small_scenario(tmp_path: Path) -> Path:
+    """The default scenario, one day of light demand, one day to drain, the world read from the demo folder."""
+    text = DEFAULT.read_text(encoding="utf-8")
+    text = text.replace("world: .", f"world: {DEMO_DIR.as_posix()}")
+    text = text.replace("\ndays: 30", "\ndays: 1").replace("drain_days: 10", "drain_days: 1")
+    path = tmp_path / "small.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_scenario_is_valid_and_has_its_events() -> None:
+    scenario = load_scenario(DEFAULT)
+    assert scenario.days == 30 and scenario.start.isoformat() == "2026-12-01T00:00:00+00:00"
+    assert {p.name for p in scenario.demand.peaks} == {"christmas", "sports-final"}
+    assert scenario.floor.outages and scenario.floor.outages[0].days >= 3
+
+
+def test_a_scenario_error_is_rejected_with_its_line(tmp_path: Path) -> None:
+    lines = DEFAULT.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("orders_per_day:"))
+    lines[at] = "  orders_per_day: -5"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(InvalidInput) as caught:
+        load_scenario(bad)
+    assert f"bad.yaml:{at + 1}" in caught.value.problems[0].msg
+    assert caught.value.problems[0].loc == ("demand", "orders_per_day")
+
+
+def test_an_unknown_key_is_rejected_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(DEFAULT.read_text(encoding="utf-8").replace("  prefer_fastest:", "  prefer_fastst:"))
+    with pytest.raises(InvalidInput) as caught:
+        load_scenario(bad)
+    assert any("typo.yaml:" in p.msg and "prefer_fastst" in p.loc for p in caught.value.problems)
+
+
+def test_demand_is_the_same_for_a_seed_and_follows_the_peaks() -> None:
+    scenario = load_scenario(DEFAULT, days=4)
+    assert arrivals(scenario) == arrivals(scenario)
+    assert arrivals(scenario) != arrivals(scenario, seed=8)
+    plain, _ = day_rate(scenario, date(2026, 12, 2))
+    peak, mix = day_rate(scenario, date(2026, 12, 11))  # Christmas and the sports final overlap
+    assert peak > 1.5 * plain
+    assert mix["christmas-ornament"] > scenario.demand.templates["christmas-ornament"].weight
+    times = [a.at for a in arrivals(scenario)]
+    assert times == sorted(times) and all(a.quantity >= 1 for a in arrivals(scenario))
+
+
+def _stable(kpis: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kpis.items() if k != "wall_seconds"}
+
+
+def test_whole_runs_are_deterministic_sane_and_reported(tmp_path: Path, database_url: str) -> None:
+    scenario = small_scenario(tmp_path)
+    common = {"orders_per_day": 8.0, "data_dir": tmp_path, "database_url": database_url}
+    first = simulate(scenario, tmp_path / "a", policies=["meshfab", "nearest", "fixed-lead-time"], **common)
+    again = simulate(scenario, tmp_path / "b", policies=["meshfab"], **common)
+    assert _stable(first["meshfab"]) == _stable(again["meshfab"])
+
+    for name, k in first.items():
+        assert k["orders"] == k["placed"] + k["walk_aways"] > 0, name
+        assert k["orders"] == first["meshfab"]["orders"]  # same buyers for every policy
+        for key in ("promise_kept_rate", "promise_kept_rate_domestic", "promise_kept_rate_global", "walk_away_rate"):
+            assert k[key] is None or 0 <= k[key] <= 1, (name, key)
+        assert k["utilisation"]["mesh"] is None or 0 <= k["utilisation"]["mesh"] <= 2
+        assert k["cost_per_unit"] is None or k["cost_per_unit"] > 0
+    assert first["nearest"]["rerouted_lines"] == first["fixed-lead-time"]["rerouted_lines"] == 0
+    assert first["meshfab"]["replans"] > 0 and first["nearest"]["replans"] == 0
+
+    saved = json.loads((tmp_path / "a" / "kpis.json").read_text())
+    assert set(saved) == {"meshfab", "nearest", "fixed-lead-time"}
+    for k in saved.values():
+        assert {"orders", "walk_aways", "promise_kept_rate", "lead_time_hours_p50", "cost_per_unit", "utilisation",
+                "rerouted_lines", "at_risk_flagged"} <= set(k)
+    page = (tmp_path / "a" / "index.html").read_text()
+    assert page.count("<svg") >= 4 + 2 * 3 and "http://" not in page and "<script" not in page
+
+
+def test_an_unknown_policy_is_refused(tmp_path: Path, database_url: str) -> None:
+    with pytest.raises(ValueError, match="unknown policy"):
+        simulate(small_scenario(tmp_path), tmp_path / "r", policies=["magic"], data_dir=tmp_path,
+                 database_url=database_url)
