@@ -48,6 +48,17 @@ def _template(row: TemplateRow) -> Template:
     return template
 
 
+def _upsert(session: Session, model: type[Any], key: str, values: dict[str, Any]) -> bool:
+    """Insert the row or update it in place (locked); True when it is new."""
+    row = session.get(model, key, with_for_update=True)
+    if row is None:
+        session.add(model(**values))
+        return True
+    for name, value in values.items():
+        setattr(row, name, value)
+    return False
+
+
 class TemplateRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -124,13 +135,7 @@ class FactoryRepository:
             "calendar": factory.calendar.model_dump(mode="json"),
             "cost_per_minute": dict(factory.cost_per_minute),
         }
-        row = self.session.get(FactoryRow, factory.id, with_for_update=True)
-        if row is None:
-            self.session.add(FactoryRow(id=factory.id, **values))
-            return True
-        for name, value in values.items():
-            setattr(row, name, value)
-        return False
+        return _upsert(self.session, FactoryRow, factory.id, {"id": factory.id, **values})
 
 
 class LaneRepository:
@@ -148,14 +153,7 @@ class LaneRepository:
         return None if row is None else _lane(row)
 
     def put(self, lane: Lane) -> bool:
-        values = lane.model_dump()
-        row = self.session.get(LaneRow, lane.id)
-        if row is None:
-            self.session.add(LaneRow(**values))
-            return True
-        for name, value in values.items():
-            setattr(row, name, value)
-        return False
+        return _upsert(self.session, LaneRow, lane.id, lane.model_dump())
 
 
 def _lane(row: LaneRow) -> Lane:
@@ -175,14 +173,7 @@ class MerchantRepository:
         return [Merchant.model_validate({c: getattr(r, c) for c in Merchant.model_fields}) for r in rows]
 
     def put(self, merchant: Merchant) -> bool:
-        values = merchant.model_dump(mode="json")
-        row = self.session.get(MerchantRow, merchant.id)
-        if row is None:
-            self.session.add(MerchantRow(**values))
-            return True
-        for name, value in values.items():
-            setattr(row, name, value)
-        return False
+        return _upsert(self.session, MerchantRow, merchant.id, merchant.model_dump(mode="json"))
 
 
 class OrderRepository:
