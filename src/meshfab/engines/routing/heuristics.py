@@ -91,18 +91,3 @@ def shift_pass(t: OptionTable, choice: np.ndarray, deadline: float = math.inf) -
             out[line] = best
     return np.array(out, dtype=np.int64)
 
-
-def fill(t: OptionTable, choice: np.ndarray) -> np.ndarray:
-    """Give each unassigned line its cheapest option that fits what the plan leaves (lines in index order)."""
-    res = residual_capacity(t, choice).tolist()
-    es, eb, em = t.ent_start.tolist(), t.ent_bucket.tolist(), t.ent_minutes.tolist()
-    ls, cost = t.line_start.tolist(), t.opt_cost
-    out = choice.copy()
-    for line in np.nonzero(choice < 0)[0].tolist():
-        for o in (ls[line] + np.argsort(cost[ls[line]:ls[line + 1]], kind="stable")).tolist():
-            if all(res[eb[k]] >= em[k] for k in range(es[o], es[o + 1])):
-                for k in range(es[o], es[o + 1]):
-                    res[eb[k]] -= em[k]
-                out[line] = o
-                break
-    return out

@@ -82,7 +82,7 @@ def tabu_search(g: GapForm, start: np.ndarray, iterations: int, deadline: float,
     a = start.copy()
     used = np.bincount(a, weights=load_f[a, cols], minlength=m)
     best, best_cost = a.copy(), float(cost[a, cols].sum())
-    alpha = max(1.0, float(np.median(cost[:-1][np.isfinite(g.cost[:-1])]) if n else 1.0))
+    alpha = np.full(m, max(1.0, float(np.median(cost[:-1][np.isfinite(g.cost[:-1])]) if n else 1.0)))
     tabu = np.zeros((m, n), dtype=np.int64)  # iteration until which line l may not return to row b
     tenure_lo, tenure_hi = max(3, n // TL), max(6, n // TH)
     since, last_best = 0, best_cost
@@ -96,7 +96,7 @@ def tabu_search(g: GapForm, start: np.ndarray, iterations: int, deadline: float,
         up = np.maximum(used[:, None] + load_f - cap[:, None], 0.0) - excess[:, None]
         down = np.maximum(used[a] - wcur - cap[a], 0.0) - excess[a]
         d_cost = cost - cur[None, :]
-        shift = d_cost + alpha * (up + down[None, :])
+        shift = d_cost + alpha[:, None] * up + (alpha[a] * down)[None, :]
         shift[a, cols] = np.inf
         allowed = tabu <= it
         obj = float(cur.sum())
@@ -115,7 +115,8 @@ def tabu_search(g: GapForm, start: np.ndarray, iterations: int, deadline: float,
             + np.maximum(new_q - cap[a][None, :], 0.0)
             - excess[a][None, :]
         )
-        swap = sw_cost + alpha * sw_pen
+        swap = sw_cost + (alpha[a][:, None] * (np.maximum(new_p - cap[a][:, None], 0.0) - excess[a][:, None])
+                          + alpha[a][None, :] * (np.maximum(new_q - cap[a][None, :], 0.0) - excess[a][None, :]))
         same = a[:, None] == a[None, :]
         ok = ~same & np.triu(np.ones((n, n), dtype=bool), 1)
         ok &= (tabu[a[None, :], cols[:, None]] <= it) & (tabu[a[:, None], cols[None, :]] <= it) | (
@@ -147,9 +148,10 @@ def tabu_search(g: GapForm, start: np.ndarray, iterations: int, deadline: float,
             total = float(cost[a, cols].sum())
             if total < best_cost - 1e-9:
                 best, best_cost = a.copy(), total
-            alpha = max(alpha / STEP, 1e-3)
-        else:
-            alpha = min(alpha * STEP, 1e9)
+            alpha = np.maximum(alpha / STEP, 1e-3)
+        else:  # only the buckets over capacity get dearer
+            over = used > cap + 1e-9
+            alpha[over] = np.minimum(alpha[over] * STEP, 1e9)
         since = 0 if best_cost < last_best else since + 1
         last_best = best_cost
         if since >= RESTART:  # intensify: back to the best plan, with fresh tabu lists
