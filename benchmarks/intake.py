@@ -241,9 +241,10 @@ def main() -> None:
         "stored_orders": stored,
     }
     table = Table(title="order intake vs pgbench single-row inserts (same server)")
-    for column in figures:
-        table.add_column(column, justify="right")
-    table.add_row(*(str(v) for v in figures.values()))
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in figures.items():
+        table.add_row(name, str(value))
     Console().print(table)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
