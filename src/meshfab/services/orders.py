@@ -221,7 +221,12 @@ def _place(
                     "total": order.total,
                     "currency": order.currency,
                     "promises": [
-                        {"line_id": str(ol.id), "delivery_by": line.offer.delivery_by.isoformat()}
+                        {
+                            "line_id": str(ol.id),
+                            "delivery_by": line.offer.delivery_by.isoformat(),
+                            "factory_id": line.offer.factory_id,
+                            "region": line.offer.region,
+                        }
                         for ol, line in zip(order.lines, lines, strict=True)
                     ],
                 },
