@@ -120,7 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     paths = args.paths or [DEFAULT]
     table = Table(title=f"GAP, time limit {args.time_limit:g} s, {args.workers} worker(s)")
-    for col in ("instance", "cost", "best", "gap %", "s", "baseline", "baseline gap %"):
+    for col in ("instance", "cost", "bound", "best", "gap %", "s", "baseline", "baseline gap %"):
         table.add_column(col, justify="right")
     rows = []
     for path, optima in instance_files(paths):
@@ -131,13 +131,15 @@ def main() -> None:
         seconds = time.perf_counter() - start
         value = None if result.unassigned else result.objective
         base = None if args.no_baseline else baseline(inst, args.time_limit, args.workers)
-        row = {"instance": inst.name, "value": value, "best": best, "gap_pct": gap_pct(value, best),
-               "seconds": round(seconds, 2), "baseline_value": base, "baseline_gap_pct": gap_pct(base, best)}
+        row = {"instance": inst.name, "value": value, "lower_bound": result.lower_bound, "best": best,
+               "gap_pct": gap_pct(value, best), "seconds": round(seconds, 2), "baseline_value": base,
+               "baseline_gap_pct": gap_pct(base, best)}
         rows.append(row)
-        table.add_row(inst.name, _fmt(value), _fmt(best), _fmt(row["gap_pct"], 3), f"{seconds:.1f}", _fmt(base),
-                      _fmt(row["baseline_gap_pct"], 3))
-        print(f"{inst.name}: {_fmt(value)} best {_fmt(best)} gap {_fmt(row['gap_pct'], 3)}% in {seconds:.1f}s"
-              f" | baseline {_fmt(base)} ({_fmt(row['baseline_gap_pct'], 3)}%)", flush=True)
+        lb = _fmt(result.lower_bound, 1)
+        table.add_row(inst.name, _fmt(value), lb, _fmt(best), _fmt(row["gap_pct"], 3), f"{seconds:.1f}",
+                      _fmt(base), _fmt(row["baseline_gap_pct"], 3))
+        print(f"{inst.name}: {_fmt(value)} (bound {lb}) best {_fmt(best)} gap {_fmt(row['gap_pct'], 3)}%"
+              f" in {seconds:.1f}s | baseline {_fmt(base)} ({_fmt(row['baseline_gap_pct'], 3)}%)", flush=True)
     Console().print(table)
     _print_means(rows)
     if args.json:
