@@ -126,16 +126,60 @@ def build_options(problem: RoutingProblem) -> OptionTable:
         hi_ = min(L, lo + step)
         rows = np.arange(lo, hi_)
         piece, floor[lo:hi_] = _chunk(
-            p, rows, minutes, lacks, cpm0, f_region, f_active, f_paused, f_trust_cost, lane_has, lane_tr, lane_cpl,
-            lane_cpu, qty, promised, release, cur_f, cur_d, dest, overrides, special, cidx, full,
+            p,
+            rows,
+            minutes,
+            lacks,
+            cpm0,
+            f_region,
+            f_active,
+            f_paused,
+            f_trust_cost,
+            lane_has,
+            lane_tr,
+            lane_cpl,
+            lane_cpu,
+            qty,
+            promised,
+            release,
+            cur_f,
+            cur_d,
+            dest,
+            overrides,
+            special,
+            cidx,
+            full,
         )
         pieces.append(piece)
     cat = {k: np.concatenate([pc[k] for pc in pieces]) for k in pieces[0]}
     return _finish(p, cat, capacity, floor, fids, caps, H)
 
 
-def _chunk(p, rows, minutes, lacks, cpm0, f_region, f_active, f_paused, f_trust_cost, lane_has, lane_tr,
-           lane_cpl, lane_cpu, qty, promised, release, cur_f, cur_d, dest, overrides, special, cidx, full):
+def _chunk(
+    p,
+    rows,
+    minutes,
+    lacks,
+    cpm0,
+    f_region,
+    f_active,
+    f_paused,
+    f_trust_cost,
+    lane_has,
+    lane_tr,
+    lane_cpl,
+    lane_cpu,
+    qty,
+    promised,
+    release,
+    cur_f,
+    cur_d,
+    dest,
+    overrides,
+    special,
+    cidx,
+    full,
+):
     """Costs of every (line, factory) pair of a chunk of lines, then its candidate options."""
     H = p.horizon_days
     F = len(f_region)
@@ -147,15 +191,36 @@ def _chunk(p, rows, minutes, lacks, cpm0, f_region, f_active, f_paused, f_trust_
     elig &= lane_has[f_region[None, :], dest[rows][:, None]]
     elig &= (release[rows] < H)[:, None]
     prod = base_mins.astype(float) @ cpm0.T
-    ship = lane_cpl[f_region[None, :], dest[rows][:, None]] + lane_cpu[f_region[None, :], dest[rows][:, None]] * qty[
-        rows
-    ][:, None]
+    ship = (
+        lane_cpl[f_region[None, :], dest[rows][:, None]]
+        + lane_cpu[f_region[None, :], dest[rows][:, None]] * qty[rows][:, None]
+    )
     transit = lane_tr[f_region[None, :], dest[rows][:, None]].copy()
     for r_local, r in enumerate(rows):
         if r in special:
-            _patch_line(p, r, r_local, base_mins, mins, elig, prod, ship, transit, overrides, cidx, cpm0, lane_has,
-                        f_region,
-                        f_active, f_paused, cur_f, dest, lane_cpl, lane_cpu, qty)
+            _patch_line(
+                p,
+                r,
+                r_local,
+                base_mins,
+                mins,
+                elig,
+                prod,
+                ship,
+                transit,
+                overrides,
+                cidx,
+                cpm0,
+                lane_has,
+                f_region,
+                f_active,
+                f_paused,
+                cur_f,
+                dest,
+                lane_cpl,
+                lane_cpu,
+                qty,
+            )
     cf = cur_f[rows][:, None]
     move = np.where((cf >= 0) & (cf != np.arange(F)[None, :]), p.weights.move, 0.0)
     base = prod + ship + move + f_trust_cost[None, :]
@@ -189,8 +254,15 @@ def _chunk(p, rows, minutes, lacks, cpm0, f_region, f_active, f_paused, f_trust_
         valid = slots >= rel[li, 0][:, None]
         omitted = np.full(len(li), np.inf)
     else:
-        slots, valid, omitted = _candidate_days(p, rel[li, 0], latest_on_time[li, fi], base[li, fi], transit[li, fi],
-                                                promised[rows][li], np.where(cf[li, 0] == fi, cur_d[rows][li], -1))
+        slots, valid, omitted = _candidate_days(
+            p,
+            rel[li, 0],
+            latest_on_time[li, fi],
+            base[li, fi],
+            transit[li, fi],
+            promised[rows][li],
+            np.where(cf[li, 0] == fi, cur_d[rows][li], -1),
+        )
         np.minimum.at(floor, li, omitted)
     si, sj = np.nonzero(valid)
     day = slots[si, sj]
@@ -201,8 +273,15 @@ def _chunk(p, rows, minutes, lacks, cpm0, f_region, f_active, f_paused, f_trust_
     cd = cur_d[rows][ol]
     resched = np.where((cf[ol, 0] == of) & (cd >= 0) & (cd != day), p.weights.reschedule, 0.0)
     piece = {
-        "line": rows[ol], "factory": of, "day": day, "prod": prod[ol, of], "ship": ship[ol, of],
-        "late": late, "move": move[ol, of] + resched, "trust": f_trust_cost[of], "mins": base_mins[ol],
+        "line": rows[ol],
+        "factory": of,
+        "day": day,
+        "prod": prod[ol, of],
+        "ship": ship[ol, of],
+        "late": late,
+        "move": move[ol, of] + resched,
+        "trust": f_trust_cost[of],
+        "mins": base_mins[ol],
     }
     if mins:
         for k in range(len(ol)):
@@ -212,8 +291,29 @@ def _chunk(p, rows, minutes, lacks, cpm0, f_region, f_active, f_paused, f_trust_
     return piece, floor
 
 
-def _patch_line(p, r, r_local, base_mins, mins, elig, prod, ship, transit, overrides, cidx, cpm0, lane_has, f_region,
-                f_active, f_paused, cur_f, dest, lane_cpl, lane_cpu, qty) -> None:
+def _patch_line(
+    p,
+    r,
+    r_local,
+    base_mins,
+    mins,
+    elig,
+    prod,
+    ship,
+    transit,
+    overrides,
+    cidx,
+    cpm0,
+    lane_has,
+    f_region,
+    f_active,
+    f_paused,
+    cur_f,
+    dest,
+    lane_cpl,
+    lane_cpu,
+    qty,
+) -> None:
     """Re-derive one line's pairs when it carries per-factory minutes or per-factory lanes."""
     ln = p.lines[r]
     for fi, f in enumerate(p.factories):
@@ -229,9 +329,7 @@ def _patch_line(p, r, r_local, base_mins, mins, elig, prod, ship, transit, overr
             transit[r_local, fi] = lane.transit_days
         vec = mins.get((r_local, fi), base_mins[r_local])
         needed = [c for c, i in cidx.items() if vec[i] > 0]
-        capable = all(c in f.cost_per_minute for c in needed) and (
-            bool(ln.operations) or f.id in ln.minutes_by_factory
-        )
+        capable = all(c in f.cost_per_minute for c in needed) and (bool(ln.operations) or f.id in ln.minutes_by_factory)
         status_ok = bool(f_active[fi] or (f_paused[fi] and cur_f[r] == fi))
         prod[r_local, fi] = float(vec @ cpm0[fi])
         elig[r_local, fi] = capable and status_ok and has_lane and ln.release_day < p.horizon_days
@@ -246,8 +344,11 @@ def _candidate_days(p, rel, latest, base, transit, promised, cur_day):
     frac = np.linspace(0.0, 1.0, ON_TIME_DAYS)[None, :]
     span = np.maximum(n_on - 1, 0)[:, None]
     # evenly spaced from the latest on-time day backwards; k < ON_TIME_DAYS means the window is short
-    on_days = np.where(k[:, None] == ON_TIME_DAYS, last_on[:, None] - np.rint(frac * span).astype(np.int64),
-                       last_on[:, None] - np.arange(ON_TIME_DAYS)[None, :])
+    on_days = np.where(
+        k[:, None] == ON_TIME_DAYS,
+        last_on[:, None] - np.rint(frac * span).astype(np.int64),
+        last_on[:, None] - np.arange(ON_TIME_DAYS)[None, :],
+    )
     on_valid = np.arange(ON_TIME_DAYS)[None, :] < k[:, None]
     first_late = np.maximum(rel, latest + 1)
     late_days = first_late[:, None] + np.arange(LATE_DAYS)[None, :]
@@ -258,14 +359,23 @@ def _candidate_days(p, rel, latest, base, transit, promised, cur_day):
     slots = np.concatenate([on_days, late_days, cur], axis=1)
     valid = np.concatenate([on_valid, late_valid, cur_valid], axis=1)
     omitted_late = first_late + LATE_DAYS
-    omitted = np.where(n_on > ON_TIME_DAYS, base,
-                       np.where(omitted_late < H,
-                                base + lateness_penalty(omitted_late + transit - promised, p), np.inf))
+    omitted = np.where(
+        n_on > ON_TIME_DAYS,
+        base,
+        np.where(omitted_late < H, base + lateness_penalty(omitted_late + transit - promised, p), np.inf),
+    )
     return slots, valid, omitted
 
 
-def _finish(p: RoutingProblem, cat: dict[str, np.ndarray], capacity: np.ndarray, floor: np.ndarray,
-            fids: list[str], caps: list[str], H: int) -> OptionTable:
+def _finish(
+    p: RoutingProblem,
+    cat: dict[str, np.ndarray],
+    capacity: np.ndarray,
+    floor: np.ndarray,
+    fids: list[str],
+    caps: list[str],
+    H: int,
+) -> OptionTable:
     C = len(caps)
     mins = cat["mins"].reshape(len(cat["line"]), C)
     oi, ci = np.nonzero(mins > 0)
@@ -289,9 +399,20 @@ def _finish(p: RoutingProblem, cat: dict[str, np.ndarray], capacity: np.ndarray,
     line_start = np.searchsorted(opt_line, np.arange(L + 1)).astype(np.int64)
     parts = np.stack([cat[k][order] for k in ("prod", "ship", "late", "move", "trust")])
     return OptionTable(
-        line_ids=[ln.id for ln in p.lines], factory_ids=fids, capabilities=caps, horizon=H,
-        opt_line=opt_line, opt_factory=cat["factory"][order], opt_day=cat["day"][order],
-        opt_cost=parts.sum(axis=0), opt_parts=parts, line_start=line_start, ent_start=ent_start,
-        ent_bucket=ent_bucket, ent_minutes=ent_minutes, capacity=capacity, line_floor=floor,
+        line_ids=[ln.id for ln in p.lines],
+        factory_ids=fids,
+        capabilities=caps,
+        horizon=H,
+        opt_line=opt_line,
+        opt_factory=cat["factory"][order],
+        opt_day=cat["day"][order],
+        opt_cost=parts.sum(axis=0),
+        opt_parts=parts,
+        line_start=line_start,
+        ent_start=ent_start,
+        ent_bucket=ent_bucket,
+        ent_minutes=ent_minutes,
+        capacity=capacity,
+        line_floor=floor,
         unassigned_cost=p.weights.unassigned,
     )
