@@ -9,9 +9,11 @@ from fastapi import FastAPI
 
 from meshfab.api import problems
 from meshfab.api.observability import ObservabilityMiddleware
-from meshfab.api.routers import factories, health, orders, parcels, planning, quotes, templates, work
+from meshfab.api.routers import factories, health, orders, parcels, planning, quotes, templates, webhooks, work
+from meshfab.services.background import PeriodicJob
 from meshfab.services.platform import Platform
 from meshfab.services.replanner import Replanner
+from meshfab.services.webhooks import relay as relay_webhooks
 from meshfab.web import mount as mount_web
 
 
@@ -20,13 +22,17 @@ def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        replanner = None
+        replanner, relay = None, None
         if background and platform.settings.replan_minutes > 0:
             replanner = Replanner(platform, every_minutes=platform.settings.replan_minutes)
             replanner.start()
+        if background:
+            relay = PeriodicJob("outbox-relay", 2.0, lambda: relay_webhooks(platform))
+            relay.start()
         yield
-        if replanner is not None:
-            replanner.stop()
+        for job in (replanner, relay):
+            if job is not None:
+                job.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -45,6 +51,7 @@ def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
         planning.router,
         work.router,
         parcels.router,
+        webhooks.router,
     ):
         app.include_router(router)
     mount_web(app)

@@ -307,3 +307,36 @@ class ScheduleRow(Base):
     timeline: Mapped[list[Any]]
     lines: Mapped[list[Any]]
     seconds: Mapped[float] = mapped_column(Float)
+
+
+class WebhookEndpointRow(Base):
+    """Where a principal wants its events pushed (Standard Webhooks), and the secret that signs them."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    principal: Mapped[str] = mapped_column(String(80), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    event_types: Mapped[list[Any]]
+    allow_private: Mapped[bool] = mapped_column(default=False)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class WebhookDeliveryRow(Base):
+    """One event to one endpoint: attempts, the next try, and how it ended."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    next_attempt_at: Mapped[datetime]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "outbox_id"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
