@@ -31,8 +31,8 @@ from meshfab.services.access import require_operator
 from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, transit_days
 from meshfab.services.platform import Platform
 from meshfab.services.scheduling import schedule_factory
-from meshfab.store.capacity import lock_buckets
-from meshfab.store.tables import BucketRow, OrderLineRow, PlanningRunRow, PromiseRow, ReservationRow
+from meshfab.store.capacity import lock_buckets, locked_row
+from meshfab.store.tables import OrderLineRow, PlanningRunRow, PromiseRow, ReservationRow
 from meshfab.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -172,13 +172,13 @@ def _apply(
 def _move(uow: UnitOfWork, view: NetworkView, line: PlannedLine, factory_id: str, day: date, now: datetime) -> bool:
     """Release the line's old minutes and take the new ones, unless an order placed meanwhile took them."""
     for r in line.reservations:
-        bucket = uow.session.get(BucketRow, (r.factory_id, r.capability, r.day))
+        bucket = locked_row(uow.session, (r.factory_id, r.capability, r.day))
         if bucket is not None:
             bucket.reserved = max(0, bucket.reserved - r.minutes)
-    targets = [(uow.session.get(BucketRow, (factory_id, cap, day)), minutes) for cap, minutes in line.minutes.items()]
+    targets = [(locked_row(uow.session, (factory_id, cap, day)), minutes) for cap, minutes in line.minutes.items()]
     if any(b is None or b.available - b.reserved < m for b, m in targets):
         for r in line.reservations:  # put the old minutes back: the line keeps its plan
-            bucket = uow.session.get(BucketRow, (r.factory_id, r.capability, r.day))
+            bucket = locked_row(uow.session, (r.factory_id, r.capability, r.day))
             if bucket is not None:
                 bucket.reserved += r.minutes
         return False

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, event, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from meshfab.domain.capacity import Bucket
 from meshfab.domain.factories import Factory
@@ -21,6 +21,9 @@ from meshfab.store.tables import BucketRow, ReservationRow
 
 BucketKey = tuple[str, str, date]
 CHUNK = 2000
+_LOCKED = "meshfab.locked_buckets"
+"""`Session.info` key of the rows this transaction locked: the session's identity map holds rows only weakly,
+so without this strong reference every later `session.get` of a locked bucket would be another SELECT."""
 
 
 def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable[BucketKey]) -> dict[BucketKey, Bucket]:
@@ -35,6 +38,7 @@ def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable
     for start in range(0, len(rows), CHUNK):  # a statement carries at most 65,535 parameters
         session.execute(insert(BucketRow).values(rows[start : start + CHUNK]).on_conflict_do_nothing())
     locked: dict[BucketKey, Bucket] = {}
+    rows_held: dict[BucketKey, BucketRow] = session.info.setdefault(_LOCKED, {})
     for start in range(0, len(wanted), CHUNK):  # chunks in sorted order keep the one global lock order
         for r in session.scalars(
             select(BucketRow)
@@ -42,14 +46,27 @@ def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable
             .order_by(BucketRow.factory_id, BucketRow.capability, BucketRow.day)
             .with_for_update()
         ):
-            locked[(r.factory_id, r.capability, r.day)] = Bucket(
-                r.factory_id, r.capability, r.day, r.available, r.reserved
-            )
+            key = (r.factory_id, r.capability, r.day)
+            rows_held[key] = r
+            locked[key] = Bucket(r.factory_id, r.capability, r.day, r.available, r.reserved)
     return locked
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locked(session: Session, transaction: SessionTransaction) -> None:
+    """Locks end with the transaction, and so does the claim to hold the rows."""
+    if transaction.parent is None:
+        session.info.pop(_LOCKED, None)
+
+
+def locked_row(session: Session, key: BucketKey) -> BucketRow | None:
+    """The row of a bucket this transaction locked with `lock_buckets` (None if it was not locked)."""
+    held: dict[BucketKey, BucketRow] = session.info.get(_LOCKED, {})
+    return held.get(key)
+
+
 def add_reserved(session: Session, key: BucketKey, minutes: int) -> None:
-    row = session.get(BucketRow, key)
+    row = locked_row(session, key)
     assert row is not None, "lock_buckets first"
     row.reserved += minutes
 
@@ -90,7 +107,7 @@ def release_line(session: Session, factories: dict[str, Factory], line_ids: list
     held = list(session.scalars(select(ReservationRow).where(ReservationRow.line_id.in_(line_ids))))
     lock_buckets(session, factories, [(r.factory_id, r.capability, r.day) for r in held])
     for r in held:
-        row = session.get(BucketRow, (r.factory_id, r.capability, r.day))
+        row = locked_row(session, (r.factory_id, r.capability, r.day))
         assert row is not None
         row.reserved = max(0, row.reserved - r.minutes)
     session.execute(delete(ReservationRow).where(ReservationRow.line_id.in_(line_ids)))
