@@ -7,7 +7,11 @@ double), then runs pgbench inserting one row per transaction on the same server,
 orders/s ÷ pgbench TPS. Afterwards it counts the orders in the database: any difference from the orders
 acknowledged with a 201 is reported as errors.
 
-    python benchmarks/intake.py [--clients N] [--seconds S] [--workers W] [--json FILE]
+In the same run, the same workers and clients drive the floor (`intake_floor.py`): a bare FastAPI route that
+inserts one row per request. `floor_ratio` is the highest ratio this stack reaches on this machine, and
+`orders_vs_floor` says how much of it meshfab's full order path keeps.
+
+    python benchmarks/intake.py [--clients N] [--seconds S] [--workers W] [--no-floor] [--json FILE]
 """
 
 from __future__ import annotations
@@ -147,38 +151,17 @@ def pgbench_tps(url: str, clients: int, seconds: int) -> float:
     return float(match.group(1))
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else (values[0] if values else 0.0)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--pgbench-seconds", type=int, default=10)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-
-    scratch = Path(tempfile.mkdtemp(prefix="meshfab-intake-"))
-    url, server = prepare_database(os.environ.get("MESHFAB_DATABASE_URL"), scratch)
-    engine = make_engine(url, pool_size=2)
-    platform = Platform(engine=engine, settings=Settings(data_dir=scratch))
-    load_world(platform, DEMO_DIR)
-    key = create_key(platform, Principal.parse("merchant:teamkit"))
+def serve_and_drive(app: str, env: dict[str, str], key: str, args: argparse.Namespace) -> list[Any]:
+    """Start `app` under uvicorn with `args.workers` workers, drive it for `args.seconds`, stop it."""
     port = free_port()
-    env = os.environ | {
-        "MESHFAB_DATABASE_URL": url,
-        "MESHFAB_DATA_DIR": str(scratch),
-        "MESHFAB_LOG_LEVEL": "WARNING",
-        "MESHFAB_POOL_SIZE": str(max(2, args.clients // args.workers + 2)),
-    }
     server_proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
-            "meshfab.api.main:app",
+            app,
+            "--app-dir",
+            str(ROOT / "benchmarks"),
             "--port",
             str(port),
             "--workers",
@@ -200,18 +183,55 @@ def main() -> None:
                 pass
             time.sleep(0.5)
         else:
-            raise RuntimeError("the server did not become ready")
+            raise RuntimeError(f"{app} did not become ready")
         queue: Any = multiprocessing.get_context("spawn").Queue()
         driver = multiprocessing.get_context("spawn").Process(
             target=drive, args=(base, key, args.clients, args.seconds, queue)
         )
         driver.start()
-        results = queue.get()
+        results: list[Any] = queue.get()
         driver.join()
     finally:
         server_proc.terminate()
         server_proc.wait(timeout=30)
+    return results
 
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else (values[0] if values else 0.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the floor run (a bare FastAPI route inserting one row: see intake_floor.py)",
+    )
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="meshfab-intake-"))
+    url, server = prepare_database(os.environ.get("MESHFAB_DATABASE_URL"), scratch)
+    engine = make_engine(url, pool_size=2)
+    platform = Platform(engine=engine, settings=Settings(data_dir=scratch))
+    load_world(platform, DEMO_DIR)
+    key = create_key(platform, Principal.parse("merchant:teamkit"))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_insert (id bigserial PRIMARY KEY, payload text)"))
+    env = os.environ | {
+        "MESHFAB_DATABASE_URL": url,
+        "MESHFAB_DATA_DIR": str(scratch),
+        "MESHFAB_LOG_LEVEL": "WARNING",
+        "MESHFAB_POOL_SIZE": str(max(2, args.clients // args.workers + 2)),
+    }
+    results = serve_and_drive("meshfab.api.main:app", env, key, args)
+    floor = serve_and_drive("intake_floor:app", env, key, args) if args.floor else []
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(OrderRow)).scalar_one()
     acknowledged = {order_id for _, status, order_id, _ in results if status == 201 and order_id}
@@ -224,6 +244,7 @@ def main() -> None:
     tps = pgbench_tps(url, args.clients, args.pgbench_seconds)
     engine.dispose()
     orders_per_s = len(acknowledged) / args.seconds
+    floor_rps = sum(1 for r in floor if r[1] == 201) / args.seconds
     figures = {
         "clients": args.clients,
         "seconds": args.seconds,
@@ -234,6 +255,9 @@ def main() -> None:
         "errors": transport_errors + mismatch,
         "pgbench_tps": round(tps, 1),
         "ratio": round(orders_per_s / tps, 4) if tps else 0.0,
+        "floor_rps": round(floor_rps, 1),
+        "floor_ratio": round(floor_rps / tps, 4) if tps else 0.0,
+        "orders_vs_floor": round(orders_per_s / floor_rps, 3) if floor_rps else 0.0,
         "workers": args.workers,
         "retries_replayed": sum(1 for r in replays if r[1] == 201),
         "retries": len(replays),
