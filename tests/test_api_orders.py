@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from meshfab.clock import FixedClock
 from meshfab.services.platform import Platform
 from meshfab.store.tables import OrderRow, OutboxRow
 from tests.conftest import Keys
@@ -92,6 +94,22 @@ def test_same_key_with_another_body_is_422_and_changes_nothing(client: TestClien
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == "/header/Idempotency-Key"
     assert count_orders(demo) == 1
+
+
+def test_a_key_past_the_replay_window_starts_afresh(client: TestClient, keys: Keys, demo: Platform) -> None:
+    headers = keys(MERCHANT) | {"Idempotency-Key": "order-003"}
+    first = client.post("/v1/orders", json=place_order_body(client, keys(MERCHANT)), headers=headers)
+    assert first.status_code == 201
+    assert isinstance(demo.clock, FixedClock)
+    demo.clock.advance(timedelta(hours=demo.settings.idempotency_hours, minutes=1))
+    later = client.post("/v1/orders", json=place_order_body(client, keys(MERCHANT)), headers=headers)
+    assert later.status_code == 201 and later.headers.get("Idempotent-Replayed") != "true"
+    assert later.json()["id"] != first.json()["id"]
+    body = place_order_body(client, keys(MERCHANT))
+    other = body | {"lines": [body["lines"][0] | {"quantity": body["lines"][0]["quantity"] + 1}]}
+    again = client.post("/v1/orders", json=other, headers=headers)
+    assert again.status_code == 422  # inside the new window the key belongs to the second request
+    assert count_orders(demo) == 2
 
 
 def test_keys_are_scoped_to_the_caller(client: TestClient, keys: Keys, demo: Platform) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, null, update
 from sqlalchemy.dialects.postgresql import insert
 
 from meshfab.domain.errors import Conflict, InvalidInput, Problem
@@ -39,18 +39,20 @@ def run_once(
     now = platform.clock.now()
     scope = str(principal)
     with platform.uow() as uow:
-        uow.session.execute(
-            delete(IdempotencyRow).where(
-                IdempotencyRow.principal == scope,
-                IdempotencyRow.key == key,
-                IdempotencyRow.created_at < now - timedelta(hours=platform.settings.idempotency_hours),
-            )
-        )
+        # one statement claims the key, or takes over a claim older than the replay window
+        fresh = insert(IdempotencyRow).values(principal=scope, key=key, request_hash=fingerprint, created_at=now)
         claimed = uow.session.execute(
-            insert(IdempotencyRow)
-            .values(principal=scope, key=key, request_hash=fingerprint, created_at=now)
-            .on_conflict_do_nothing()
-            .returning(IdempotencyRow.key)
+            fresh.on_conflict_do_update(
+                index_elements=[IdempotencyRow.principal, IdempotencyRow.key],
+                set_={
+                    "request_hash": fresh.excluded.request_hash,
+                    "created_at": fresh.excluded.created_at,
+                    "status_code": None,
+                    "response": null(),
+                    "completed_at": None,
+                },
+                where=IdempotencyRow.created_at < now - timedelta(hours=platform.settings.idempotency_hours),
+            ).returning(IdempotencyRow.key)
         ).first()
         uow.commit()
         if claimed is None:
@@ -76,10 +78,12 @@ def run_once(
 
 def _store(platform: Platform, scope: str, key: str, status: int, body: Any) -> None:
     with platform.uow() as uow:
-        row = uow.session.get(IdempotencyRow, (scope, key))
-        if row is not None:
-            row.status_code, row.response, row.completed_at = status, body, platform.clock.now()
-            uow.commit()
+        uow.session.execute(
+            update(IdempotencyRow)
+            .where(IdempotencyRow.principal == scope, IdempotencyRow.key == key)
+            .values(status_code=status, response=body, completed_at=platform.clock.now())
+        )
+        uow.commit()
 
 
 def _release(platform: Platform, scope: str, key: str) -> None:
