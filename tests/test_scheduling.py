@@ -249,3 +249,31 @@ def test_a_factory_without_lots_gets_an_empty_optimal_schedule() -> None:
     assert result.status == SolveStatus.OPTIMAL
     assert result.timelines == {"press#1": (), "press#2": ()}
     assert result.objective is not None and result.objective.makespan == 0
+
+
+def test_a_backlog_over_the_arc_budget_gets_a_rolling_horizon(monkeypatch: pytest.MonkeyPatch) -> None:
+    from meshfab.engines.scheduling import solver
+
+    monkeypatch.setattr(solver, "ARC_BUDGET", 40)  # two machines × up to 4 operations each
+    setups = {("red", "blue"): 15, ("blue", "red"): 15}
+    lots = tuple(lot(f"L{k}", ("red", "blue")[k % 2], [("press", 10), ("pack", 5)], due=300 - 10 * k)
+                 for k in range(10))
+    started = (Started("L9/0", "press", 0),)  # least urgent by due time, but running: it must be in the head
+    problem = ScheduleProblem((Workcenter("press", "print"), Workcenter("pack", "pack")), lots,
+                              setup_times=setups, started=started)
+    result = solve(problem, time_limit=5)
+    assert_sound(problem, result)
+    assert "rolling horizon" in result.message and result.bound is None
+    assert result.operations()["L9/0"].start == 0
+    press = [op.lot_id for op in result.timelines["press"]]
+    head = press[: press.index("L9") + 1]
+    # after the running lot, CP-SAT sequences the most urgent lots (earliest due: highest k) first
+    assert set(head) <= {"L9", "L8", "L7", "L6"}
+    assert {"L0", "L1"} <= set(press[len(head) :])
+
+
+def test_a_backlog_within_the_arc_budget_is_one_model() -> None:
+    lots = tuple(lot(f"L{k}", ("red", "blue")[k % 2], [("press", 10)]) for k in range(6))
+    problem = ScheduleProblem((Workcenter("press", "print"),), lots, setup_times={("red", "blue"): 5})
+    result = solve(problem, time_limit=5)
+    assert "rolling horizon" not in result.message and result.status == SolveStatus.OPTIMAL

@@ -100,8 +100,9 @@ def _generate(problem: ScheduleProblem, table: dict[str, dict[str, int]], rule: 
         op = lot.operations[next_op[lot_id]]
         placements[op.id] = (machine, start)
         end = start + table[op.id][machine]
-        free_at[machine] = max(free_at[machine], end)
-        family[machine] = lot.family
+        if op.id not in fixed:  # a machine's state after its started work was set above, in time order
+            free_at[machine] = max(free_at[machine], end)
+            family[machine] = lot.family
         lot_ready[lot_id] = max(lot_ready[lot_id], end)
         next_op[lot_id] += 1
         if next_op[lot_id] == len(lot.operations):

@@ -7,6 +7,13 @@ gets half of the time limit at most and hands its schedule to stage 2 as a hint,
 If stage 1 finds no schedule in its half, stage 2 still runs (without the tardiness cap) so that the factory
 gets a schedule; the status is then ``FEASIBLE`` at best.
 
+Rolling horizon: with changeovers, each machine's sequence is a circuit over every pair of operations it
+may run, so the model grows with the square of the backlog (a factory with a few hundred lots waiting would
+spend minutes building it). When the pairs exceed ``ARC_BUDGET``, CP-SAT gets the lots that matter first —
+those with started work, then by earliest due time and release — up to the budget; the rest are appended
+after them by the dispatch rules. The near-term sequence is what the shop floor runs next, and the tail is
+scheduled again on every later run as it moves forward. No bound is claimed for such a schedule.
+
 First hint: the previous schedule when given (warm start), else a quick dispatch schedule (:mod:`.heuristic`).
 Warm start: the previous schedule hints every variable. Because hints are advice, the previous schedule is
 also re-evaluated against the new problem, and when it is still feasible and better than what the solver
@@ -22,16 +29,19 @@ from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
-from .evaluate import Placement, build_result, violations
+from .evaluate import Placement, build_result, durations, violations
 from .heuristic import dispatch
 from .model import ScheduleModel
-from .problem import ScheduleProblem
+from .problem import Lot, ScheduleProblem, Started
 from .result import Objective, ScheduleResult, SolveStatus
 
 _IDLE_ON_SCHEDULES = ("feasibility_pump", "rins/rens", "ls", "graph_arc_lns", "graph_cst_lns", "graph_dec_lns")
 """CP-SAT helpers left out: LP-driven and generic-graph neighbourhoods rarely improve a disjunctive schedule,
 and with few workers all helpers share one thread, so dropping them leaves more of it to the scheduling
 neighbourhoods (measured on la/ta job shops with 2 workers: equal or slightly better)."""
+
+ARC_BUDGET = 30_000
+"""Machine-sequence pairs (operation pairs that may share a machine) one CP-SAT model holds at most."""
 
 _STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,
@@ -50,6 +60,9 @@ def solve(
     warm_start: ScheduleResult | None = None,
 ) -> ScheduleResult:
     """Schedule ``problem`` within ``time_limit`` seconds; ``seed`` and ``workers`` go to CP-SAT."""
+    head = _head(problem)
+    if head is not None:
+        return _rolling(problem, head, time_limit=time_limit, seed=seed, workers=workers, warm_start=warm_start)
     began = time.perf_counter()
     model = ScheduleModel(problem)
     previous = _warm_placements(problem, warm_start)
@@ -105,6 +118,71 @@ def solve(
     if kept is not None and kept.objective is not None and kept.objective < result.objective:
         return kept
     return result
+
+
+def _head(problem: ScheduleProblem) -> tuple[Lot, ...] | None:
+    """The lots CP-SAT should sequence when the whole backlog is over the arc budget, else ``None``."""
+    families = {lot.family for lot in problem.lots} | {wc.initial_family for wc in problem.workcenters}
+    if not any(problem.setup(a, b) > 0 for a in families if a is not None for b in families if b is not None):
+        return None  # no changeovers, no circuits: the model grows linearly
+    table = durations(problem)
+
+    def arcs(lots: list[Lot]) -> int:
+        per_machine: dict[str, int] = {}
+        for lot in lots:
+            for op in lot.operations:
+                for machine in table[op.id]:
+                    per_machine[machine] = per_machine.get(machine, 0) + 1
+        return sum(n * n for n in per_machine.values())
+
+    if arcs(list(problem.lots)) <= ARC_BUDGET:
+        return None
+    started = {s.operation_id for s in problem.started}
+
+    def urgency(lot: Lot) -> tuple[int, float, int, str]:
+        running = any(op.id in started for op in lot.operations)
+        dues = [part.due for part in lot.lines if part.due is not None]
+        return (0 if running else 1, min(dues) if dues else math.inf, lot.release, lot.id)
+
+    ordered = sorted(problem.lots, key=urgency)
+    head = [lot for lot in ordered if urgency(lot)[0] == 0]
+    for lot in ordered[len(head) :]:
+        if head and arcs([*head, lot]) > ARC_BUDGET:
+            break
+        head.append(lot)
+    return tuple(head) if len(head) < len(problem.lots) else None
+
+
+def _rolling(
+    problem: ScheduleProblem,
+    head: tuple[Lot, ...],
+    *,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    warm_start: ScheduleResult | None,
+) -> ScheduleResult:
+    """CP-SAT for the head lots, then the others dispatched after them (see the module docstring)."""
+    began = time.perf_counter()
+    head_ids = {op.id for lot in head for op in lot.operations}
+    near = replace(problem, lots=head, started=tuple(s for s in problem.started if s.operation_id in head_ids))
+    first = solve(near, time_limit=time_limit, seed=seed, workers=workers, warm_start=warm_start)
+    if not first.status.has_schedule:
+        return replace(first, seconds=time.perf_counter() - began)
+    fixed = tuple(Started(op_id, op.machine_id, op.start) for op_id, op in first.operations().items())
+    tail = dispatch(replace(problem, started=(*fixed, *(s for s in problem.started if s.operation_id not in head_ids))))
+    if tail is None:
+        return _without_schedule(problem, SolveStatus.UNKNOWN, began, "the lots after the horizon fit no shift")
+    placements = {op_id: (op.machine_id, op.start) for op_id, op in tail.operations().items()}
+    result = build_result(
+        problem,
+        placements,
+        status=SolveStatus.FEASIBLE,
+        seconds=time.perf_counter() - began,
+        message=f"rolling horizon: CP-SAT sequenced {len(head)} of {len(problem.lots)} lots, the rest dispatched",
+    )
+    kept = _fallback(problem, _warm_placements(problem, warm_start), began)
+    return _best(result, kept) or result
 
 
 def _timed(result: ScheduleResult | None, began: float, bound: Objective | None = None) -> ScheduleResult | None:
