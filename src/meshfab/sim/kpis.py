@@ -133,6 +133,8 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         "replans": record.replans,
         "schedules": record.schedules,
         "wall_seconds": round(record.wall_seconds, 1),
+        "wall_seconds_by_activity": {what: round(sec, 1) for what, sec in sorted(record.spent.items())}
+        | {"floor, carriers and the rest": round(record.wall_seconds - sum(record.spent.values()), 1)},
         "daily": _daily(record, capacity, kept_by_day, start, days),
         "lead_times": sorted(round(h, 1) for h in lead),
     }
