@@ -17,7 +17,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, Select, except_, func, select
 
 from meshfab.domain.customs import CustomsRules, load_rules
 from meshfab.domain.errors import NotFound
@@ -43,20 +43,26 @@ def customs_rules(path: Path = CUSTOMS_RULES) -> CustomsRules:
     return load_rules(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
+def _ready_lines(factory_id: str) -> CompoundSelect:
+    """Line ids of `factory_id` whose work orders are all finished and that no parcel holds yet.
+
+    Set operations in the database: a factory keeps every work order and parcel it ever had, and reading them
+    all into Python on each finished lot would make a long-running factory slower with every day.
+    """
+
+    def lines_of(table: type[WorkOrderRow] | type[ParcelRow], *where: Any) -> Select[tuple[str]]:
+        return select(func.jsonb_array_elements_text(table.line_ids)).where(table.factory_id == factory_id, *where)
+
+    finished = WorkOrderRow.status == WorkOrderStatus.finished.value
+    return except_(lines_of(WorkOrderRow, finished), lines_of(WorkOrderRow, ~finished), lines_of(ParcelRow))
+
+
 def parcel_finished_lines(platform: Platform, factory_id: str) -> list[UUID]:
     """Parcels for every line at `factory_id` whose work is all finished and that is not in a parcel yet."""
     now = platform.clock.now()
     made: list[UUID] = []
     with platform.uow() as uow:
-        work = list(uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.factory_id == factory_id)))
-        open_lines = {x for w in work if w.status != WorkOrderStatus.finished.value for x in w.line_ids}
-        done = {x for w in work if w.status == WorkOrderStatus.finished.value for x in w.line_ids} - open_lines
-        parcelled = {
-            x
-            for p in uow.session.scalars(select(ParcelRow.line_ids).where(ParcelRow.factory_id == factory_id))
-            for x in p
-        }
-        ready = sorted(done - parcelled)
+        ready = sorted(uow.session.scalars(_ready_lines(factory_id)))
         if not ready:
             return []
         factory = uow.factories.get(factory_id)
