@@ -68,7 +68,7 @@ def test_demand_is_the_same_for_a_seed_and_follows_the_peaks() -> None:
 
 
 def _stable(kpis: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in kpis.items() if k != "wall_seconds"}
+    return {k: v for k, v in kpis.items() if not k.startswith("wall_seconds")}  # the machine, not the model
 
 
 def test_whole_runs_are_deterministic_sane_and_reported(tmp_path: Path, database_url: str) -> None:

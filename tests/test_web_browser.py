@@ -73,7 +73,14 @@ def shot(page: Page, name: str) -> None:
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core on the page as it stands: the serious and critical findings (none allowed)."""
+    """axe-core on the page at rest: the serious and critical findings (none allowed).
+
+    A poll swapping a fragment in mid-check would show axe half-faded text (a contrast finding that no user
+    sees), so the check waits until htmx has no request, swap or settle in progress.
+    """
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
     return [
