@@ -8,10 +8,12 @@ Method (a Lagrangian-priced large neighbourhood search over CP-SAT):
 2. **Bound and prices** (:mod:`.lagrangian`): subgradient on the relaxed bucket capacities.
 3. **First plan** (:mod:`.heuristics`): regret greedy, then a shift pass. Tables of generalised-assignment form
    (one bucket per option, the GAP benchmarks) then get a short whole-model CP-SAT probe (5 % of the limit;
-   easy instances end there, proven optimal) and a tabu search (85 % of the limit) with shift and swap moves
-   and per-bucket adaptive penalties on excess minutes (:mod:`.tabu`): on the hard GAP classes CP-SAT alone
-   stalls about 1 % above the optimum on two cores, the tabu search gets closer, and CP-SAT then finishes from
-   its plan.
+   easy instances end there, proven optimal), the knapsack relaxation of the assignment constraints (5 %,
+   :mod:`.knapsack`: a bound about 0.1 % below the optimum on type D, and a start plan in the optimum's basin)
+   and a tabu search (80 %, three runs with different seeds from that start) with shift, swap and ejection-chain
+   moves and per-bucket adaptive penalties on excess minutes (:mod:`.tabu`): on the hard GAP classes CP-SAT
+   alone stalls about 1 % above the optimum on two cores, the tabu search gets closer, and CP-SAT then finishes
+   from its plan.
    Candidate tables whose plan strands lines (multi-capability lines find no same-day room in every bucket)
    get rescue options: every capable factory and day is scanned against the residual capacity (:mod:`.rescue`).
    The subgradient then runs towards that plan's cost, so its bound is tight, and its prices give a second
@@ -40,9 +42,10 @@ import time
 
 import numpy as np
 
-from meshfab.engines.routing.cpsat import solve_subproblem
+from meshfab.engines.routing.cpsat import cost_scale, solve_subproblem
 from meshfab.engines.routing.heuristics import greedy, plan_cost, shift_pass
-from meshfab.engines.routing.lagrangian import subgradient
+from meshfab.engines.routing.knapsack import KnapsackRelaxation, dp_capacity, relax
+from meshfab.engines.routing.lagrangian import LagrangeState, subgradient
 from meshfab.engines.routing.options import OptionTable, build_options
 from meshfab.engines.routing.problem import CostSplit, RoutingProblem, RoutingResult, RoutingStatus
 from meshfab.engines.routing.rescue import rescue_options
@@ -51,9 +54,12 @@ from meshfab.engines.routing.tabu import GapForm, gap_form, tabu_search, to_choi
 EXACT_OPTION_LIMIT = 60_000  # complete tables up to this size are first handed whole to CP-SAT
 DET_PER_SECOND = 0.3  # with one worker: CP-SAT deterministic time budgeted per second of time limit, leaving
 # head-room so that the wall clock is rarely what stops the search (which would break determinism)
-TABU_SHARE = 0.85  # share of the time limit for the tabu search on generalised-assignment tables
+TABU_SHARE = 0.8  # share of the time limit for the tabu search on generalised-assignment tables
 PROBE_SHARE = 0.05  # first, a short whole-model CP-SAT run: it proves the easy instances optimal at once
+KNAPSACK_SHARE = 0.05  # then the knapsack relaxation: its bound, and the plan its prices point to
 TABU_WORK_PER_SECOND = 2.5e7  # matrix cells evaluated per second: sets a fixed (deterministic) number of moves
+TABU_RUNS = 3  # independent runs (seeds) sharing the moves: one run mostly stalls in its basin within seconds
+DP_CELLS_PER_SECOND = 8e7  # knapsack DP cells per second: sets a fixed number of subgradient steps
 
 
 def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, workers: int = 1) -> RoutingResult:
@@ -74,14 +80,25 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     phase = (lambda share: math.inf) if complete else (lambda share: _share_of_rest(start, deadline, share))
     choice = shift_pass(t, greedy(t, lam0), deadline=phase(0.3))
     form = gap_form(t) if complete else None
+    relaxed: KnapsackRelaxation | None = None
     if form is not None:  # generalised-assignment form: tabu search first, so the bound has a good target
-        probe = solve_subproblem(t, choice, np.arange(t.n_lines), det_time=PROBE_SHARE * DET_PER_SECOND * time_limit,
-                                 max_time=PROBE_SHARE * time_limit, seed=seed, workers=workers)
+        probe = solve_subproblem(
+            t,
+            choice,
+            np.arange(t.n_lines),
+            det_time=PROBE_SHARE * DET_PER_SECOND * time_limit,
+            max_time=PROBE_SHARE * time_limit,
+            seed=seed,
+            workers=workers,
+        )
         if probe.optimal and probe.bound is not None:  # small and easy: proven optimal, nothing left to search
             return _result(problem, t, probe.choice, probe.bound, time.perf_counter() - start)
         if plan_cost(t, probe.choice) < plan_cost(t, choice):
             choice = probe.choice
-        choice = _tabu_phase(t, form, choice, start + TABU_SHARE * time_limit, time_limit, seed)
+        relaxed = _knapsack_phase(t, form, choice, time_limit, subgradient(t, plan_cost(t, choice), iterations))
+        choice = _tabu_phase(
+            t, form, choice, relaxed, start + (PROBE_SHARE + KNAPSACK_SHARE + TABU_SHARE) * time_limit, time_limit, seed
+        )
     if not complete and (choice < 0).any():  # candidates left lines without room: look wider for them
         t, choice = rescue_options(problem, t, choice, phase(0.4))
     state = subgradient(t, plan_cost(t, choice), iterations, deadline=phase(0.55))
@@ -90,6 +107,8 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
         if plan_cost(t, priced) < plan_cost(t, choice):
             choice = priced
     bound = state.bound
+    if relaxed is not None:  # integral costs (the benchmarks): so is the optimum, round the bound up
+        bound = max(bound, math.ceil(relaxed.bound - 1e-6) if cost_scale(t) == 1 else relaxed.bound)
     det_budget = DET_PER_SECOND * time_limit if workers == 1 else math.inf
     det_used = 0.0
     rng = np.random.default_rng(seed)
@@ -113,15 +132,43 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     return _result(problem, t, choice, bound, time.perf_counter() - start)
 
 
-def _tabu_phase(t: OptionTable, form: GapForm, choice: np.ndarray, until: float, time_limit: float,
-                seed: int) -> np.ndarray:
-    """Tabu search from ``choice`` for a fixed number of moves (``until`` is only a safety stop).
+def _knapsack_phase(
+    t: OptionTable, form: GapForm, choice: np.ndarray, time_limit: float, capacity_relaxation: LagrangeState
+) -> KnapsackRelaxation | None:
+    """The knapsack relaxation for a fixed number of subgradient steps, when its DP is small enough."""
+    cap = dp_capacity(form)
+    if cap is None:
+        return None
+    cells = len(cap) * form.cost.shape[1] * (int(cap.max()) + 1)
+    steps = int(np.clip(KNAPSACK_SHARE * time_limit * DP_CELLS_PER_SECOND / cells, 10, 600))
+    return relax(form, cap, plan_cost(t, choice), steps, capacity_relaxation.multipliers)
+
+
+def _tabu_phase(
+    t: OptionTable,
+    form: GapForm,
+    choice: np.ndarray,
+    relaxed: KnapsackRelaxation | None,
+    until: float,
+    time_limit: float,
+    seed: int,
+) -> np.ndarray:
+    """Tabu search for a fixed number of moves (``until`` is only a safety stop), from the rows the knapsack
+    prices prefer when there are some (their plan is usually over capacity, but in the optimum's basin), else from
+    ``choice``; the better of ``choice`` and the search's best comes back.
 
     Running CP-SAT on the other core at the same time was tried: on a shared two-core machine the tabu search
     then slows down more than CP-SAT gains, so the phases run one after the other."""
     n, m = form.cost.shape[1], form.cost.shape[0]
     moves = int(TABU_SHARE * time_limit * TABU_WORK_PER_SECOND / (m * n + n * n)) + 1
-    return to_choice(form, tabu_search(form, to_rows(form, choice), moves, until, seed))
+    start = to_rows(form, choice) if relaxed is None else relaxed.rows
+    for run in range(TABU_RUNS):
+        found = tabu_search(form, start, moves // TABU_RUNS + 1, until, seed + run)
+        if found is not None:
+            found_choice = to_choice(form, found)
+            if plan_cost(t, found_choice) < plan_cost(t, choice):
+                choice = found_choice
+    return choice
 
 
 def _share_of_rest(start: float, deadline: float, share: float) -> float:

@@ -1,0 +1,82 @@
+"""The knapsack relaxation of generalised-assignment tables and the tabu search it starts."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from meshfab.engines.routing.knapsack import dp_capacity, relax
+from meshfab.engines.routing.lagrangian import subgradient
+from meshfab.engines.routing.options import build_options
+from meshfab.engines.routing.tabu import gap_form, tabu_search
+
+DATA = Path(__file__).parent / "data"
+
+
+def _gap_module():
+    spec = importlib.util.spec_from_file_location("gap_bench", Path(__file__).parents[1] / "benchmarks" / "gap.py")
+    assert spec and spec.loader
+    gap = importlib.util.module_from_spec(spec)
+    sys.modules["gap_bench"] = gap
+    spec.loader.exec_module(gap)
+    return gap
+
+
+def _brute_force_optimum(cost: np.ndarray, load: np.ndarray, cap: np.ndarray) -> float:
+    m, n = cost.shape
+    best = np.inf
+    for rows in itertools.product(range(m), repeat=n):
+        r = np.array(rows)
+        if np.all(np.bincount(r, weights=load[r, np.arange(n)], minlength=m) <= cap):
+            best = min(best, float(cost[r, np.arange(n)].sum()))
+    return best
+
+
+def test_knapsack_bound_is_valid_and_tighter_than_the_capacity_relaxation() -> None:
+    """gap1-1 (optimum 261): the bound must not exceed the optimum and should beat the capacity relaxation."""
+    gap = _gap_module()
+    t = build_options(gap.to_problem(gap.read_instance(DATA / "gap1-1.txt")))
+    form = gap_form(t)
+    assert form is not None
+    cap = dp_capacity(form)
+    assert cap is not None
+    lp = subgradient(t, 300.0, 300)
+    r = relax(form, cap, 300.0, 200, lp.multipliers)
+    assert lp.bound - 1e-6 <= r.bound <= 261 + 1e-9
+    assert r.rows.shape == (t.n_lines,)
+
+
+def test_knapsack_bound_never_exceeds_a_brute_force_optimum() -> None:
+    rng = np.random.default_rng(3)
+    gap = _gap_module()
+    for _ in range(5):
+        m, n = 3, 7
+        load = rng.integers(5, 25, size=(m, n))
+        cost = 111 - load + rng.integers(-10, 11, size=(m, n))
+        cap = (0.8 * load.sum(axis=1) / m).astype(int)
+        inst = gap.GapInstance("rnd", cost.tolist(), load.tolist(), cap.tolist())
+        t = build_options(gap.to_problem(inst))
+        form = gap_form(t)
+        assert form is not None
+        lp = subgradient(t, float(cost.max() * n), 100)
+        r = relax(form, dp_capacity(form), float(cost.max() * n), 100, lp.multipliers)
+        assert r.bound <= _brute_force_optimum(cost, load, cap) + 1e-9
+
+
+def test_tabu_search_from_an_over_full_start_returns_a_feasible_plan() -> None:
+    gap = _gap_module()
+    t = build_options(gap.to_problem(gap.read_instance(DATA / "gap1-1.txt")))
+    form = gap_form(t)
+    assert form is not None
+    n = form.cost.shape[1]
+    start = np.zeros(n, dtype=np.int64)  # every line in the first bucket: far over its capacity
+    rows = tabu_search(form, start, 2_000, time.perf_counter() + 30, seed=0)
+    assert rows is not None
+    used = np.bincount(rows, weights=form.load[rows, np.arange(n)], minlength=len(form.capacity))
+    assert np.all(used <= form.capacity)
+    assert np.all(np.isfinite(form.cost[rows, np.arange(n)]))
