@@ -59,6 +59,7 @@ PROBE_SHARE = 0.05  # first, a short whole-model CP-SAT run: it proves the easy 
 KNAPSACK_SHARE = 0.05  # then the knapsack relaxation: its bound, and the plan its prices point to
 TABU_WORK_PER_SECOND = 2.5e7  # matrix cells evaluated per second: sets a fixed (deterministic) number of moves
 TABU_RUNS = 3  # independent runs (seeds) sharing the moves: one run mostly stalls in its basin within seconds
+FINISH_SECONDS_PER_LINE = 1e-5  # kept back from LNS to price and split the answer: 1 s for 100,000 lines
 DP_CELLS_PER_SECOND = 8e7  # knapsack DP cells per second: sets a fixed number of subgradient steps
 
 
@@ -128,7 +129,8 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
             choice = sub.choice
         if sub.bound is not None:
             bound = max(bound, sub.bound)
-    choice = _lns(t, choice, bound, rng, det_budget - det_used, deadline, seed, workers)
+    finish = deadline - min(0.05 * time_limit, FINISH_SECONDS_PER_LINE * t.n_lines)  # pricing the answer
+    choice = _lns(t, choice, bound, rng, det_budget - det_used, finish, seed, workers)
     return _result(problem, t, choice, bound, time.perf_counter() - start)
 
 
