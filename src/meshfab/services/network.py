@@ -15,7 +15,6 @@ import time
 import uuid
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
-from datetime import time as clock_time
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +27,7 @@ from meshfab.domain.principals import Principal
 from meshfab.engines import routing
 from meshfab.engines.routing.evaluate import evaluate
 from meshfab.services.access import require_operator
-from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, transit_days
+from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, ready_at
 from meshfab.services.platform import Platform
 from meshfab.services.scheduling import schedule_factory
 from meshfab.store.capacity import lock_buckets, locked_row
@@ -206,10 +205,9 @@ def _move(uow: UnitOfWork, view: NetworkView, line: PlannedLine, factory_id: str
     lane = view.lanes[(factory.location.region, line.country)]
     if promise is not None:
         promise.factory_id, promise.lane_id = factory_id, lane.id
-        promise.ready_at = factory.at_local(
-            day, max((s.end for s in factory.calendar.shifts_on(day)), default=clock_time(23, 59))
-        )
-        promise.ship_at = factory.at_local(day, lane.cutoff)
+        ready = ready_at(factory, day, sum(line.minutes.values()), now)
+        ship_day = day if factory.at_local(day, lane.cutoff) >= ready else day + timedelta(days=1)
+        promise.ready_at, promise.ship_at = ready, factory.at_local(ship_day, lane.cutoff)
         promise.updated_at = now
     uow.emit(
         Event(
@@ -239,8 +237,8 @@ def _judge_promise(
         best, reason = None, "no factory can make this line within the planning horizon"
     else:
         factory = view.factories[target[0]]
-        lane = view.lanes[(factory.location.region, line.country)]
-        best = view.day(target[1]) + timedelta(days=transit_days(lane))
+        ships = factory.local_day(promise.ship_at) if promise.factory_id == factory.id else view.day(target[1])
+        best = ships + timedelta(days=view.transit[(factory.location.region, line.country)])
         reason = f"the best plan now delivers by {best.isoformat()}"
     keeps = best is not None and best <= line.promised
     if keeps and promise.status == PromiseStatus.at_risk.value:

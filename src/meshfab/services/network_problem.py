@@ -1,8 +1,12 @@
 """Translation between the stored mesh and the routing engine's problem: one module, both directions.
 
-Days are indices from the earliest local "today" among the factories. A line's capacity at its own factory
-counts its own reservations as free (it is being re-planned, so its minutes are on the table); every other
-reservation stays taken. Each (region, destination country) is served in the plan by its cheapest lane: the
+Days are indices from the earliest local "today" among the factories; the engine's model is "made in one day,
+shipped that day", the quote's best case (the service then dates the real hand-over from the day's shifts and
+the lane cutoff, and judges the promise on that). A factory's days before its own local today offer no room
+(factories east of the earliest zone have already lived them); its local today offers room only while there
+are working minutes left. A line's capacity at its own factory counts its own
+reservations as free (it is being re-planned, so its minutes are on the table); every other reservation
+stays taken. Each (region, destination country) is served in the plan by its cheapest lane: the
 plan trades cost against lateness with that lane, and the parcel stage may still pick a faster service.
 """
 
@@ -11,8 +15,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +27,7 @@ from meshfab.domain.lanes import Lane
 from meshfab.domain.orders import OrderStatus, PromiseStatus
 from meshfab.engines import routing
 from meshfab.engines.configurator import configure
+from meshfab.engines.promise.timegrid import destination_zone
 from meshfab.store.repositories import FactoryRepository, LaneRepository, TemplateRepository
 from meshfab.store.tables import BucketRow, OrderLineRow, OrderRow, PromiseRow, ReservationRow
 
@@ -63,13 +69,24 @@ class NetworkView:
     lanes: dict[tuple[str, str], Lane]
     lines: dict[str, PlannedLine]
     buckets: int
+    transit: dict[tuple[str, str], int]
+    """days from ship day to delivery date per (region, destination country), as the quote counts them"""
 
     def day(self, index: int) -> date:
         return self.base + timedelta(days=index)
 
 
-def transit_days(lane: Lane) -> int:
-    return math.ceil(lane.transit_hours_p95 / 24) + lane.customs_days
+def transit_days(lane: Lane, origin: Factory | None, ship_day: date) -> int:
+    """Days from a ship day to the delivery date the promise engine would quote for it.
+
+    Mirrors the quote: leave at the lane's cutoff in the factory's zone, arrive p95 hours (plus customs days)
+    later, and date the arrival in the destination's zone; without a factory of the region, whole days.
+    """
+    if origin is None:
+        return math.ceil(lane.transit_hours_p95 / 24) + lane.customs_days
+    leaves = origin.at_local(ship_day, lane.cutoff)
+    arrives = leaves + timedelta(hours=lane.transit_hours_p95, days=lane.customs_days)
+    return (arrives.astimezone(ZoneInfo(destination_zone(lane.destination_country))).date() - ship_day).days
 
 
 def cheapest_lanes(lanes: list[Lane]) -> dict[tuple[str, str], Lane]:
@@ -97,12 +114,17 @@ def read_network(session: Session, now: datetime, horizon: int, weights: routing
     engine_factories = []
     for f in factories.values():
         capacity: dict[tuple[str, int], int] = {}
+        today = f.local_day(now)
         for wc in f.workcenters:
             for d in range(horizon):
                 day = base + timedelta(days=d)
+                own = mine.get((f.id, wc.capability, day), 0)
+                if day < today or (day == today and not _minutes_left(f, now)):
+                    capacity[(wc.capability, d)] = own  # a day lived: only lines already there may stay
+                    continue
                 row = stored.get((f.id, wc.capability, day))
                 free = (row.available - row.reserved) if row else f.capacity_minutes(wc.capability, day)
-                capacity[(wc.capability, d)] = max(0, free + mine.get((f.id, wc.capability, day), 0))
+                capacity[(wc.capability, d)] = max(0, free + own)
         engine_factories.append(
             routing.Factory(
                 id=f.id,
@@ -113,14 +135,16 @@ def read_network(session: Session, now: datetime, horizon: int, weights: routing
                 trust=f.trust_score,
             )
         )
+    in_region = {f.location.region: f for f in sorted(factories.values(), key=lambda f: f.id)}
+    transit = {key: transit_days(lane, in_region.get(key[0]), base) for key, lane in lanes.items()}
     engine_lanes = tuple(
-        routing.Lane(origin, country, transit_days(lane), float(lane.cost_per_parcel))
+        routing.Lane(origin, country, transit[(origin, country)], float(lane.cost_per_parcel))
         for (origin, country), lane in sorted(lanes.items())
     )
     engine_lines = []
     for key, line in sorted(lines.items()):
-        days = [(r.day - base).days for r in line.reservations]
         current = line.reservations[0].factory_id if line.reservations else None
+        days = [(r.day - base).days for r in line.reservations]
         engine_lines.append(
             routing.Line(
                 id=key,
@@ -139,7 +163,29 @@ def read_network(session: Session, now: datetime, horizon: int, weights: routing
         horizon_days=horizon,
         weights=weights,
     )
-    return NetworkView(problem, base, factories, lanes, lines, len(stored))
+    return NetworkView(problem, base, factories, lanes, lines, len(stored), transit)
+
+
+def _minutes_left(factory: Factory, now: datetime) -> bool:
+    """Whether the factory's local today still has a shift that ends after `now`."""
+    today = factory.local_day(now)
+    return any(factory.at_local(today, shift.end) > now for shift in factory.calendar.shifts_on(today))
+
+
+def ready_at(factory: Factory, day: date, minutes: int, now: datetime) -> datetime:
+    """When a line of `minutes` (its operations one after another) begun on `day` would be made: the quote's
+    best case, walking the day's shifts from their start (or from `now` on the local today)."""
+    left = minutes
+    end = factory.at_local(day, time(23, 59))
+    for shift in factory.calendar.shifts_on(day):
+        start, end = max(factory.at_local(day, shift.start), now), factory.at_local(day, shift.end)
+        if start >= end:
+            continue
+        span = (end - start).total_seconds() / 60
+        if left <= span:
+            return start + timedelta(minutes=left)
+        left -= span
+    return end
 
 
 def _unstarted_lines(session: Session, base: date) -> dict[str, PlannedLine]:
