@@ -112,13 +112,19 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
                 again = sch.replacement_line(request, w.quantity, reported_at=released, suffix=f"r{w.id.hex[:8]}")
                 demands[again.id] = Demand(again, line.id, line.order_id, promise.ship_at)
     fixed_lots, started_ops, started_ids = _started(work, origin)
-    most = fitting_lot(factory, [d.request for d in demands.values()])
+    by_size: dict[int, list[sch.LineRequest]] = {}  # each route's own largest lot: one long step elsewhere
+    for d in demands.values():  # must not shrink every other product's lots to a unit (a set-up per unit)
+        by_size.setdefault(fitting_lot(factory, [d.request]), []).append(d.request)
+    lots = tuple(
+        lot
+        for most, requests in sorted(by_size.items())
+        for lot in sch.build_lots(requests, sch.LotPolicy(min(factory.min_lot, most), most))
+    )
     problem = sch.ScheduleProblem(
         workcenters=tuple(
             sch.Workcenter(w.capability, w.capability, w.count, w.efficiency) for w in factory.workcenters
         ),
-        lots=sch.build_lots([d.request for d in demands.values()], sch.LotPolicy(min(factory.min_lot, most), most))
-        + fixed_lots,
+        lots=lots + fixed_lots,
         calendar=calendar(factory, origin),
         default_setup=CHANGEOVER,
         started=started_ops,
