@@ -20,14 +20,17 @@ from meshfab.engines.scheduling import (
     violations,
 )
 
-PRINT = (Step("print", (StepMode("print", setup_minutes=10, run_minutes=2),)),
-         Step("pack", (StepMode("pack", setup_minutes=0, run_minutes=0.5),)))
+PRINT = (
+    Step("print", (StepMode("print", setup_minutes=10, run_minutes=2),)),
+    Step("pack", (StepMode("pack", setup_minutes=0, run_minutes=0.5),)),
+)
 ENGRAVE = (Step("engrave", (StepMode("engrave", setup_minutes=5, run_minutes=3),)),)
 FACTORY = (Workcenter("press", "print"), Workcenter("bench", "pack"), Workcenter("laser", "engrave"))
 
 
-def line(line_id: str, family: str = "red", quantity: int = 10, due: int | None = 1000,
-         route: tuple[Step, ...] = PRINT) -> LineRequest:
+def line(
+    line_id: str, family: str = "red", quantity: int = 10, due: int | None = 1000, route: tuple[Step, ...] = PRINT
+) -> LineRequest:
     return LineRequest(id=line_id, family=family, quantity=quantity, route=route, due=due)
 
 
@@ -58,8 +61,9 @@ def test_a_line_above_the_maximum_is_split_and_completes_with_its_last_lot() -> 
 
 
 def test_a_lot_below_the_minimum_is_merged_even_across_the_due_window() -> None:
-    lots = build_lots([line("a", quantity=3), line("b", quantity=4, due=9000)],
-                      LotPolicy(min_lot=5, max_lot=50, due_window=60))
+    lots = build_lots(
+        [line("a", quantity=3), line("b", quantity=4, due=9000)], LotPolicy(min_lot=5, max_lot=50, due_window=60)
+    )
     assert len(lots) == 1 and lots[0].quantity == 7
 
 
@@ -96,8 +100,11 @@ def test_scrap_creates_a_replacement_lot_that_gets_scheduled() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    quantities=st.lists(st.tuples(st.sampled_from(["red", "blue"]), st.integers(1, 40),
-                                  st.none() | st.integers(0, 5000)), min_size=1, max_size=15),
+    quantities=st.lists(
+        st.tuples(st.sampled_from(["red", "blue"]), st.integers(1, 40), st.none() | st.integers(0, 5000)),
+        min_size=1,
+        max_size=15,
+    ),
     min_lot=st.integers(1, 10),
     extra=st.integers(0, 30),
     window=st.integers(0, 2000),
@@ -116,3 +123,25 @@ def test_lot_building_keeps_every_unit_and_respects_the_policy(
             assert next(ln for ln in lines if ln.id == part.line_id).family == each.family
     assert made == {ln.id: ln.quantity for ln in lines}
     assert len({each.id for each in lots}) == len(lots)
+
+
+def test_each_route_keeps_its_own_largest_lot() -> None:
+    from meshfab.engines import scheduling as sch
+    from meshfab.services.schedule_problem import factory_lots, fitting_lot
+    from tests.test_domain_factories import factory
+
+    plant = factory(max_lot=50)
+    slow = (sch.Step("0-print", (sch.StepMode("print_dtg", 10, 100.0),)),)  # 100 min a unit: few fit a shift
+    quick = (
+        sch.Step("0-print", (sch.StepMode("print_dtg", 10, 1.0),)),
+        sch.Step("1-pack", (sch.StepMode("pack", 5, 0.5),)),
+    )
+    requests = [sch.LineRequest(f"s{k}", "slow", 3, slow, due=600) for k in range(2)]
+    requests += [sch.LineRequest(f"q{k}", "quick", 1, quick, due=600) for k in range(12)]
+    assert fitting_lot(plant, requests) == 1  # the factory-wide cap the quick lines must not inherit
+    lots = factory_lots(plant, requests)
+    quick_lots = [lot for lot in lots if lot.family == "quick"]
+    assert len(quick_lots) == 1 and quick_lots[0].quantity == 12  # one set-up for the twelve
+    slow_lots = [lot for lot in lots if lot.family == "slow"]
+    assert sum(lot.quantity for lot in slow_lots) == 6
+    assert all(lot.quantity <= fitting_lot(plant, requests[:1]) for lot in slow_lots)

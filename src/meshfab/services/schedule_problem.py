@@ -112,14 +112,7 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
                 again = sch.replacement_line(request, w.quantity, reported_at=released, suffix=f"r{w.id.hex[:8]}")
                 demands[again.id] = Demand(again, line.id, line.order_id, promise.ship_at)
     fixed_lots, started_ops, started_ids = _started(work, origin)
-    by_size: dict[int, list[sch.LineRequest]] = {}  # each route's own largest lot: one long step elsewhere
-    for d in demands.values():  # must not shrink every other product's lots to a unit (a set-up per unit)
-        by_size.setdefault(fitting_lot(factory, [d.request]), []).append(d.request)
-    lots = tuple(
-        lot
-        for most, requests in sorted(by_size.items())
-        for lot in sch.build_lots(requests, sch.LotPolicy(min(factory.min_lot, most), most))
-    )
+    lots = factory_lots(factory, [d.request for d in demands.values()])
     problem = sch.ScheduleProblem(
         workcenters=tuple(
             sch.Workcenter(w.capability, w.capability, w.count, w.efficiency) for w in factory.workcenters
@@ -130,6 +123,19 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
         started=started_ops,
     )
     return FactoryWork(problem, origin, demands, started_ids)
+
+
+def factory_lots(factory: Factory, requests: list[sch.LineRequest]) -> tuple[sch.Lot, ...]:
+    """Lots of the factory's lines, each route capped by its own largest fitting lot: one product with a long
+    step must not shrink every other product's lots to a unit (and so pay a set-up per unit)."""
+    by_size: dict[int, list[sch.LineRequest]] = {}
+    for request in requests:
+        by_size.setdefault(fitting_lot(factory, [request]), []).append(request)
+    return tuple(
+        lot
+        for most, group in sorted(by_size.items())
+        for lot in sch.build_lots(group, sch.LotPolicy(min(factory.min_lot, most), most))
+    )
 
 
 def fitting_lot(factory: Factory, requests: list[sch.LineRequest]) -> int:
