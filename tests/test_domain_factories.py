@@ -112,3 +112,21 @@ def test_principals_parse_and_reject_bad_roles() -> None:
     for bad in ["admin", "factory", "operator:x", "merchant:"]:
         with pytest.raises(InvalidInput):
             Principal.parse(bad)
+
+
+def test_only_the_promise_share_of_a_workcenter_is_offered_at_checkout() -> None:
+    f = factory(
+        workcenters=[
+            {"capability": "print_dtg", "count": 2, "efficiency": 0.9, "promise_share": 0.5},
+            {"capability": "pack", "count": 1},
+        ]
+    )
+    assert f.capacity_minutes("print_dtg", date(2026, 11, 23)) == int(480 * 2 * 0.9 * 0.5)
+    assert f.capacity_minutes("pack", date(2026, 11, 23)) == 480  # the default promises all of it
+    with pytest.raises(ValidationError):
+        factory(
+            workcenters=[
+                {"capability": "print_dtg", "count": 1, "promise_share": 1.2},
+                {"capability": "pack", "count": 1},
+            ]
+        )

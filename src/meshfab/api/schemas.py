@@ -170,6 +170,7 @@ class WorkcenterOut(BaseModel):
     capability: str
     count: int
     efficiency: float
+    promise_share: float
 
 
 class FactoryOut(BaseModel):

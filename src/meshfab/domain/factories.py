@@ -35,6 +35,13 @@ class Workcenter(BaseModel):
     capability: Capability
     count: int = Field(ge=1, le=1000)
     efficiency: float = Field(default=1.0, gt=0, le=2.0)
+    promise_share: float = Field(
+        default=1.0,
+        gt=0,
+        le=1.0,
+        description="share of the machine time that may be promised at checkout; the rest absorbs changeovers, "
+        "breakdowns and slow runs, so that promises made at a full bucket are still kept on the floor",
+    )
 
 
 class Shift(BaseModel):
@@ -134,11 +141,12 @@ class Factory(BaseModel):
         return next((w for w in self.workcenters if w.capability == capability), None)
 
     def capacity_minutes(self, capability: str, day: date) -> int:
-        """Machine minutes of one capability on one local day: shift minutes × machines × efficiency."""
+        """Machine minutes of one capability on one local day that may be promised: shift minutes × machines ×
+        efficiency × promise share (the schedule itself uses the whole time)."""
         wc = self.workcenter(capability)
         if wc is None:
             return 0
-        return int(self.calendar.minutes_on(day) * wc.count * wc.efficiency)
+        return int(self.calendar.minutes_on(day) * wc.count * wc.efficiency * wc.promise_share)
 
     def local_day(self, instant: datetime) -> date:
         return instant.astimezone(self.tz).date()

@@ -65,7 +65,8 @@ def local_to_minutes(zone: str, day: date, clock: time) -> int:
 def calendar_buckets(factory: Factory, first_day: date, days: int) -> list[Bucket]:
     """Available machine minutes per capability for ``days`` local days from ``first_day`` (nothing reserved).
 
-    Shift minutes × workcenter count × efficiency, holidays at zero: exactly ``Factory.capacity_minutes``.
+    Shift minutes × workcenter count × efficiency × promise share, holidays at zero: exactly
+    ``Factory.capacity_minutes``.
     """
     return [
         Bucket(factory.id, wc.capability, day, factory.capacity_minutes(wc.capability, day))
