@@ -128,12 +128,12 @@ def verdict(kpis: dict[str, dict[str, Any]]) -> str:
         mk, ok = m["promise_kept_rate"] or 0, o["promise_kept_rate"] or 0
         mc, oc = m["cost_per_unit"] or 0, o["cost_per_unit"] or 0
         if mk > ok and mc <= oc:
-            notes.append(f"keeps more promises than {name} ({mk:.1%} vs {ok:.1%}) at no higher cost per unit "
+            notes.append(f"keeps more promises than {name} ({mk:.2%} vs {ok:.2%}) at no higher cost per unit "
                          f"({mc:.2f} vs {oc:.2f} USD).")
             continue
         why = []
         if mk <= ok:
-            why.append(f"keeps {mk:.1%} of promises against {name}'s {ok:.1%}")
+            why.append(f"keeps {mk:.2%} of promises against {name}'s {ok:.2%}")
             if (o["walk_away_rate"] or 0) > (m["walk_away_rate"] or 0):
                 why.append(f"but {name} turned away {o['walk_away_rate']:.1%} of buyers (meshfab "
                            f"{m['walk_away_rate']:.1%}) and judged only {o['promises_judged']} promises")
