@@ -4,10 +4,10 @@ Days are indices from the earliest local "today" among the factories; the engine
 shipped that day", the quote's best case (the service then dates the real hand-over from the day's shifts and
 the lane cutoff, and judges the promise on that). A factory's days before its own local today offer no room
 (factories east of the earliest zone have already lived them); its local today offers room only while there
-are working minutes left. A line's capacity at its own factory counts its own
-reservations as free (it is being re-planned, so its minutes are on the table); every other reservation
-stays taken. Each (region, destination country) is served in the plan by its cheapest lane: the
-plan trades cost against lateness with that lane, and the parcel stage may still pick a faster service.
+are working minutes left. A line's capacity at its own factory counts its own reservations as free (it is
+being re-planned, so its minutes are on the table); every other reservation stays taken. Each (region,
+destination country) is served in the plan by its cheapest lane: the plan trades cost against lateness with
+that lane, and the parcel stage may still pick a faster service.
 """
 
 from __future__ import annotations
@@ -143,8 +143,8 @@ def read_network(session: Session, now: datetime, horizon: int, weights: routing
     )
     engine_lines = []
     for key, line in sorted(lines.items()):
-        current = line.reservations[0].factory_id if line.reservations else None
         days = [(r.day - base).days for r in line.reservations]
+        current = line.reservations[0].factory_id if line.reservations else None
         engine_lines.append(
             routing.Line(
                 id=key,
@@ -173,8 +173,10 @@ def _minutes_left(factory: Factory, now: datetime) -> bool:
 
 
 def ready_at(factory: Factory, day: date, minutes: int, now: datetime) -> datetime:
-    """When a line of `minutes` (its operations one after another) begun on `day` would be made: the quote's
-    best case, walking the day's shifts from their start (or from `now` on the local today)."""
+    """When a line of `minutes` begun on `day` would be made, its operations one after another.
+
+    The quote's best case: the day's shifts are walked from their start (from `now` on the local today).
+    """
     left = minutes
     end = factory.at_local(day, time(23, 59))
     for shift in factory.calendar.shifts_on(day):
