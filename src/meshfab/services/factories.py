@@ -15,6 +15,7 @@ from meshfab.domain.principals import Principal, Role
 from meshfab.domain.work import WorkOrder
 from meshfab.services.access import require_factory_access, require_operator, require_role
 from meshfab.services.platform import Platform
+from meshfab.services.risk import mark_at_risk
 from meshfab.store.capacity import lock_buckets
 from meshfab.store.tables import BucketRow, PromiseRow, ReservationRow
 from meshfab.store.uow import UnitOfWork
@@ -121,20 +122,7 @@ def flag_at_risk(uow: UnitOfWork, factory_id: str, now: datetime, reason: str, *
         )
     flagged = 0
     for promise in uow.session.scalars(query.order_by(PromiseRow.line_id).with_for_update()):
-        promise.status, promise.risk, promise.updated_at = PromiseStatus.at_risk.value, reason, now
-        uow.emit(
-            Event(
-                "promise.at_risk",
-                f"line:{promise.line_id}",
-                {
-                    "order_id": str(promise.order_id),
-                    "line_id": str(promise.line_id),
-                    "delivery_by": promise.delivery_by.isoformat(),
-                    "reason": reason,
-                },
-                now,
-            )
-        )
+        mark_at_risk(uow, promise, reason, now)
         flagged += 1
     return flagged
 

@@ -29,6 +29,7 @@ from meshfab.engines.routing.evaluate import evaluate
 from meshfab.services.access import require_operator
 from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, ready_at
 from meshfab.services.platform import Platform
+from meshfab.services.risk import mark_at_risk
 from meshfab.services.scheduling import schedule_factory
 from meshfab.store.capacity import lock_buckets, locked_row
 from meshfab.store.tables import OrderLineRow, PlanningRunRow, PromiseRow, ReservationRow
@@ -245,21 +246,7 @@ def _judge_promise(
         promise.status, promise.risk, promise.updated_at = PromiseStatus.kept.value, None, now
         uow.emit(Event("promise.repaired", f"line:{line.line_id}", {"line_id": str(line.line_id)}, now))
     elif not keeps and (promise.status != PromiseStatus.at_risk.value or promise.risk != reason):
-        promise.status, promise.risk, promise.updated_at = PromiseStatus.at_risk.value, reason, now
-        uow.emit(
-            Event(
-                "promise.at_risk",
-                f"line:{line.line_id}",
-                {
-                    "order_id": str(line.order_id),
-                    "line_id": str(line.line_id),
-                    "delivery_by": line.promised.isoformat(),
-                    "new_best_date": best.isoformat() if best else None,
-                    "reason": reason,
-                },
-                now,
-            )
-        )
+        mark_at_risk(uow, promise, reason, now, best)
         return True
     return False
 

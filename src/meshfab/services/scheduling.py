@@ -24,6 +24,7 @@ from meshfab.domain.work import Progress, WorkOrderStatus, progress_to
 from meshfab.engines import scheduling as sch
 from meshfab.services.access import require_factory_access, require_role
 from meshfab.services.platform import Platform
+from meshfab.services.risk import mark_at_risk
 from meshfab.services.schedule_problem import FactoryWork, at, read_factory_work
 from meshfab.services.shipping import parcel_finished_lines
 from meshfab.store.tables import OrderLineRow, PromiseRow, ScheduleRow, WorkOrderRow
@@ -177,21 +178,7 @@ def _flag_late(uow: UnitOfWork, work: FactoryWork, result: sch.ScheduleResult, n
         if late > 0 and promise.status == PromiseStatus.kept.value:
             best = promise.delivery_by + timedelta(days=math.ceil(late / (24 * 60)))
             reason = f"the factory schedule finishes {late} min after the ship cutoff; best date {best.isoformat()}"
-            promise.status, promise.risk, promise.updated_at = PromiseStatus.at_risk.value, reason, now
-            uow.emit(
-                Event(
-                    "promise.at_risk",
-                    f"line:{line_id}",
-                    {
-                        "order_id": str(promise.order_id),
-                        "line_id": str(line_id),
-                        "delivery_by": promise.delivery_by.isoformat(),
-                        "new_best_date": best.isoformat(),
-                        "reason": reason,
-                    },
-                    now,
-                )
-            )
+            mark_at_risk(uow, promise, reason, now, best)
 
 
 def get_schedule(platform: Platform, principal: Principal, factory_id: str) -> dict[str, Any]:

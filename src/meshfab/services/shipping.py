@@ -9,7 +9,7 @@ kept or broken (with the hours late), and an order is delivered when all its lin
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from meshfab.engines.parcels import FinishedLine, choose_service, consolidate, p
 from meshfab.engines.promise.timegrid import DESTINATION_ZONES, FALLBACK_ZONE
 from meshfab.services.access import require_factory_access, require_merchant_access, require_role
 from meshfab.services.platform import Platform
+from meshfab.services.risk import mark_at_risk
 from meshfab.store.tables import OrderLineRow, ParcelRow, PromiseRow, WorkOrderRow
 from meshfab.store.uow import UnitOfWork
 
@@ -136,7 +137,7 @@ def parcel_finished_lines(platform: Platform, factory_id: str) -> list[UUID]:
                         item.line_id,
                         f"even the fastest service delivers {choice.delivery_date}",
                         now,
-                        choice.delivery_date.isoformat(),
+                        choice.delivery_date,
                     )
         uow.commit()
     return made
@@ -182,25 +183,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _at_risk(uow: UnitOfWork, line_id: UUID, reason: str, now: datetime, best: str | None) -> None:
+def _at_risk(uow: UnitOfWork, line_id: UUID, reason: str, now: datetime, best: date | None) -> None:
     promise = uow.session.get(PromiseRow, line_id)
-    if promise is None or promise.status != PromiseStatus.kept.value:
-        return
-    promise.status, promise.risk, promise.updated_at = PromiseStatus.at_risk.value, reason, now
-    uow.emit(
-        Event(
-            "promise.at_risk",
-            f"line:{line_id}",
-            {
-                "order_id": str(promise.order_id),
-                "line_id": str(line_id),
-                "delivery_by": promise.delivery_by.isoformat(),
-                "new_best_date": best,
-                "reason": reason,
-            },
-            now,
-        )
-    )
+    if promise is not None and promise.status == PromiseStatus.kept.value:
+        mark_at_risk(uow, promise, reason, now, best)
 
 
 def _parcel_for(uow: UnitOfWork, principal: Principal, parcel_id: UUID) -> ParcelRow:
@@ -241,7 +227,7 @@ def record_event(platform: Platform, principal: Principal, parcel_id: UUID, even
                     UUID(line_id),
                     "held in customs past the promised date",
                     now,
-                    state.expected_delivery.isoformat() if state.expected_delivery else None,
+                    state.expected_delivery,
                 )
         if state.progress is not ParcelStatus.created:
             _advance_order(uow, row.order_id, OrderStatus.shipped, now)
