@@ -104,4 +104,26 @@ def test_operations_run_in_sequence_and_a_successor_never_ends_before_its_predec
     assert offer.reservations[0].minutes == 480 and by_cap["cut"].minutes == 240
     assert by_cap["pack"].minutes == 45  # pack waits for cut to finish on Tuesday
     assert all(r.day >= MONDAY + timedelta(days=1) for r in offer.reservations if r.capability == "pack")
-    assert offer.ready_at == at(MONDAY + timedelta(days=1), 12)
+    # cut ends Tuesday 12:00; pack's 45 min then run after the lunch break, not alongside cut's last hour
+    assert offer.ready_at == at(MONDAY + timedelta(days=1), 13, 45)
+
+
+def test_a_route_on_single_machines_is_dated_one_step_after_another() -> None:
+    # Every bucket has room on Monday morning, but cut, sew and pack of one lot take 150 + 150 + 150 minutes on
+    # single machines: ready 08:00 + 450 min of shifts = 16:30, after the 16:00 cutoff: ships Tuesday.
+    factory = make_factory(caps={"cut": 5, "sew": 5, "pack": 5})
+    ops = tuple(cut(setup=0, run=2.5, cap=c, family=c, seq=k) for k, c in enumerate(("cut", "sew", "pack"), 1))
+    offer = only(quote(snapshot([factory], [make_lane()]), request(*ops, quantity=60)))
+    assert all(r.day == MONDAY for r in offer.reservations)
+    assert offer.ready_at == at(MONDAY, 16, 30)
+    assert offer.ship_at == at(MONDAY + timedelta(days=1), 16)
+
+
+def test_lots_on_several_machines_shorten_the_flow_but_one_lot_does_not() -> None:
+    ops = tuple(cut(setup=0, run=2.5, cap=c, family=c, seq=k) for k, c in enumerate(("cut", "sew", "pack"), 1))
+    two_lots = make_factory(caps={"cut": 5, "sew": 5, "pack": 5}, count=2, max_lot=30)
+    offer = only(quote(snapshot([two_lots], [make_lane()]), request(*ops, quantity=60)))
+    assert offer.ready_at == at(MONDAY, 11, 45)  # two lots side by side: 3 × 75 min from 08:00
+    one_lot = make_factory(caps={"cut": 5, "sew": 5, "pack": 5}, count=2)
+    offer = only(quote(snapshot([one_lot], [make_lane()]), request(*ops, quantity=60)))
+    assert offer.ready_at == at(MONDAY, 16, 30)  # one lot runs on one machine at a time

@@ -12,14 +12,17 @@ How time is modelled (aggregate buckets, the checkout horizon of the design):
 * **Operations** are placed in ``sequence`` order (equal numbers side by side). An operation takes free minutes
   day by day from the first day its predecessors finished on and spills into the next days with free minutes
   (working days only: a day without shifts has none, even if a stored bucket gives it minutes, since work there
-  would have no finish instant). Buckets do not order work inside a day, so a successor may use the same day;
-  its finish is never before its predecessor's.
+  would have no finish instant). Buckets do not order work inside a day, so a successor may use the same day's
+  room; but its finish is dated by the flow too: its minutes, on ``min(lots, machines)`` machines at their
+  efficiency, walked along the shifts from the predecessor's finish (``walk``). On the floor one lot goes
+  through cut, sew, print and pack in turn, so a route of single machines is not made in its last step's
+  share of the day: dated by buckets alone, such lines shipped a day late.
 * **Setup** is held once per lot on the operation's first day. A line above the factory's ``max_lot`` is
   ``ceil(quantity / max_lot)`` lots. If the setup family already has a lot in that first bucket, one lot's setup
   is not charged (the line joins that lot); ``min_lot`` is the factory scheduler's business, since lines of
   one family are batched together.
 * **Finish instant.** The last day's minutes (reserved + elapsed + this line) are laid on that day's shifts
-  in proportion; that instant is ``ready_at``.
+  in proportion; that instant, or the flow's when later, is ``ready_at``.
 * **Cutoff.** The parcel leaves at the lane's cutoff (factory local time) of the ready day if ready at or
   before it, else at the cutoff of the factory's next working day (someone has to hand it over).
 * **Delivery.** ``ship_at`` + transit p95 hours + ``customs_days`` × 24 h gives an arrival instant; its

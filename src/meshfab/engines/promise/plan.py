@@ -94,6 +94,38 @@ def position(
     return starts[idx, k] + at - (cum[idx, k] - lengths[idx, k])
 
 
+def walk(snap: CapacitySnapshot, day: np.ndarray, at: np.ndarray, work: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(day, instant) at which ``work`` shift minutes begun at ``at`` (on each factory's ``day``) are done.
+
+    The shifts are walked forward, spilling into the next days; ``inf`` when the snapshot's days run out.
+    Buckets say how much a day can hold, not in what order: a line's operations run one after another on the
+    floor, and this is the time that takes (a lot of cut, sew, print and pack on single machines does not fit
+    the first hour of a day even when every bucket has room).
+    """
+    day, at, left = day.copy(), at.astype(np.float64), work.astype(np.float64)
+    end = np.where(left > 1e-9, np.inf, at)
+    active = np.flatnonzero(left > 1e-9)
+    while len(active):
+        active = active[day[active] < snap.calendar_days]
+        if not len(active):
+            break
+        d = day[active]
+        starts = np.maximum(snap.starts[active, d], at[active, None])
+        spans = np.maximum(snap.ends[active, d] - starts, 0.0)
+        cum = spans.cumsum(axis=1)
+        fits = cum[:, -1] >= left[active] - 1e-9
+        f = active[fits]
+        k = np.minimum((cum[fits] < left[f, None] - 1e-9).sum(axis=1), spans.shape[1] - 1)
+        i = np.flatnonzero(fits)
+        end[f] = starts[i, k] + left[f] - (cum[i, k] - spans[i, k])
+        rest = active[~fits]
+        left[rest] -= cum[~fits, -1]
+        day[rest] += 1
+        at[rest] = -np.inf
+        active = rest
+    return day, end
+
+
 def plan_line(snap: CapacitySnapshot, request: QuoteRequest, clock: Clock) -> LinePlan:
     n, days = len(snap.factories), snap.days
     rows = np.arange(n)
@@ -132,6 +164,13 @@ def plan_line(snap: CapacitySnapshot, request: QuoteRequest, clock: Clock) -> Li
             used = np.clip(need[:, None] - (cum - free), 0.0, free)
             finish = position(snap, cap, rows, last, load[rows, last] + used[rows, last])
             finish = np.where(need > 0, np.maximum(finish, start_at), start_at)
+            machines, efficiency = snap.machine_rate[cap]
+            flow = need / (np.maximum(1.0, np.minimum(lots, machines)) * efficiency)
+            flow_day, flow_end = walk(snap, start_day, start_at, np.where(need > 0, flow, 0.0))
+            feasible &= np.isfinite(flow_end)
+            by_flow = flow_end > finish
+            finish = np.where(by_flow, flow_end, finish)
+            last = np.where(by_flow, flow_day, last)
             later = finish > group_end_at
             group_end_at = np.where(later, finish, group_end_at)
             group_end_day = np.where(later, last, group_end_day)

@@ -69,6 +69,8 @@ class CapacitySnapshot:
         self.available: dict[str, np.ndarray] = {}
         self.reserved: dict[str, np.ndarray] = {}
         self.cost: dict[str, np.ndarray] = {}
+        self.machine_rate: dict[str, np.ndarray] = {}
+        """Per capability and factory: (machines, bucket minutes one machine makes per shift minute)."""
         for i, factory in enumerate(self.factories):
             for wc in factory.workcenters:
                 cap = wc.capability
@@ -76,6 +78,8 @@ class CapacitySnapshot:
                     self.available[cap] = np.zeros((n, self.days), dtype=np.int64)
                     self.reserved[cap] = np.zeros((n, self.days), dtype=np.int64)
                     self.cost[cap] = np.zeros(n, dtype=np.int64)
+                    self.machine_rate[cap] = np.ones((2, n))
+                self.machine_rate[cap][:, i] = (wc.count, wc.efficiency)
                 scale = wc.count * wc.efficiency
                 self.available[cap][i] = (self.calendar_minutes[i, : self.days] * scale).astype(np.int64)
                 self.cost[cap][i] = factory.cost_per_minute[cap]
