@@ -15,6 +15,14 @@ up to the budget; the rest are appended after them by the dispatch rules. The ne
 the shop floor runs next, and the tail is scheduled again on every later run as it moves forward. No bound
 is claimed for such a schedule.
 
+Job shops (every machine its own workcenter, one mode per operation, no changeovers, calendars, due times,
+releases or started work: :func:`.tabu.job_shop`): CP-SAT first gets a short probe (``PROBE_SHARE``), in
+which it proves the small ones optimal; otherwise a tabu search on the disjunctive graph (:mod:`.tabu`)
+improves the best schedule so far for ``TABU_SHARE`` of the limit, and CP-SAT continues from it as the
+hint for the rest, so its neighbourhoods and its lower bound still work. CP-SAT alone stalls on square
+job shops where the tabu search keeps improving (measured on Taillard's instances). The tabu schedule is a
+floor: it is returned when CP-SAT does not beat it.
+
 First hint: the previous schedule when given (warm start), else a quick dispatch schedule (:mod:`.heuristic`).
 Warm start: the previous schedule hints every variable. Because hints are advice, the previous schedule is
 also re-evaluated against the new problem, and when it is still feasible and better than what the solver
@@ -35,6 +43,7 @@ from .heuristic import dispatch
 from .model import ScheduleModel
 from .problem import Lot, ScheduleProblem, Started
 from .result import Objective, ScheduleResult, SolveStatus
+from .tabu import JobShop, improve, job_shop
 
 _IDLE_ON_SCHEDULES = ("feasibility_pump", "rins/rens", "ls", "graph_arc_lns", "graph_cst_lns", "graph_dec_lns")
 """CP-SAT helpers left out: LP-driven and generic-graph neighbourhoods rarely improve a disjunctive schedule,
@@ -46,6 +55,16 @@ ARC_BUDGET = 100_000
 ARCS_PER_SECOND = 20_000
 """... and per second of time limit (at least a quarter of a second's worth): measured with changeovers on
 two machines, a 0.5 s solve stops improving on the dispatch schedule past about 10,000 pairs."""
+
+PROBE_SHARE = 0.1
+"""Share of the limit CP-SAT gets first on a job shop: small ones are proven optimal in it, and then no
+tabu search runs."""
+TABU_SHARE = 0.4
+"""Share of the limit the tabu search gets on a job shop CP-SAT has not proven in its probe ..."""
+TABU_RATE = 90_000_000
+"""... as iterations: this many operation-iterations per second (one iteration costs time linear in the
+operations; measured about 110 million per second on the development machine), so a seed gives one schedule
+whatever the machine's speed; the clock only stops a search that runs far over its share."""
 
 _STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,
@@ -103,9 +122,29 @@ def solve(
             _hint(model, model.placements(solver))
     weight = model.horizon + 1 if model.with_setups else 0
     model.model.minimize(weight * model.setup_minutes() + model.makespan)
-    status, solver = run(time_limit - (time.perf_counter() - began))
+    shop = None if model.tardiness else job_shop(problem)
+    searched: ScheduleResult | None = None
+    probe_bound = 0
+    if shop is not None:
+        status, solver = run(PROBE_SHARE * time_limit)
+        if status not in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
+            if status.has_schedule:
+                probe_bound = max(0, math.ceil(solver.best_objective_bound - 1e-6))
+            start = _best(
+                _fallback(problem, previous, began),
+                quick,
+                build_result(problem, model.placements(solver), status=SolveStatus.FEASIBLE)
+                if status.has_schedule
+                else None,
+            )
+            if start is not None:
+                searched = _tabu_stage(problem, shop, start, time_limit=time_limit, seed=seed, began=began)
+                _hint(model, {op_id: (op.machine_id, op.start) for op_id, op in searched.operations().items()})
+                status, solver = run(time_limit - (time.perf_counter() - began))
+    else:
+        status, solver = run(time_limit - (time.perf_counter() - began))
     if status == SolveStatus.UNKNOWN:
-        fallback = _best(_fallback(problem, previous, began), _timed(quick, began))
+        fallback = _best(_fallback(problem, previous, began), _timed(quick, began), _timed(searched, began))
         return fallback or _without_schedule(problem, status, began, _why(status))
     if not status.has_schedule:
         return _without_schedule(problem, status, began, _why(status))
@@ -114,14 +153,28 @@ def solve(
     result = build_result(problem, placements, status=SolveStatus.FEASIBLE)
     assert result.objective is not None
     setup_bound = raw_bound // weight if weight else 0
-    makespan_bound = max(0, raw_bound - weight * result.objective.setup_minutes)
+    makespan_bound = max(probe_bound, raw_bound - weight * result.objective.setup_minutes)
     bound = Objective(tardiness_bound, setup_bound, makespan_bound)
     final = SolveStatus.OPTIMAL if proven and status == SolveStatus.OPTIMAL else SolveStatus.FEASIBLE
     result = build_result(problem, placements, status=final, bound=bound, seconds=time.perf_counter() - began)
-    kept = _best(_fallback(problem, previous, began, bound=bound), _timed(quick, began, bound))
+    kept = _best(
+        _fallback(problem, previous, began, bound=bound), _timed(quick, began, bound), _timed(searched, began, bound)
+    )
     if kept is not None and kept.objective is not None and kept.objective < result.objective:
         return kept
     return result
+
+
+def _tabu_stage(
+    problem: ScheduleProblem, shop: JobShop, start: ScheduleResult, *, time_limit: float, seed: int, began: float
+) -> ScheduleResult:
+    """The tabu search's best schedule from ``start``, in a share of the limit fixed as iterations."""
+    share = TABU_SHARE * time_limit
+    iterations = round(share * TABU_RATE / len(shop.op_ids))
+    placements = {op_id: (op.machine_id, op.start) for op_id, op in start.operations().items()}
+    deadline = min(began + time_limit - 0.1, time.perf_counter() + 1.5 * share)
+    searched, _ = improve(shop, placements, iterations=iterations, seed=seed, deadline=deadline)
+    return build_result(problem, searched, status=SolveStatus.FEASIBLE, message="tabu search schedule")
 
 
 def _head(problem: ScheduleProblem, budget: int) -> tuple[Lot, ...] | None:
