@@ -62,6 +62,16 @@ def test_quote_offers_fastest_and_cheapest_with_region_not_factory(client: TestC
     assert operator_view["factory_id"] and operator_view["lane_id"]
 
 
+def test_the_platform_hand_over_margin_makes_every_promise_later(
+    client: TestClient, keys: Keys, platform: Platform
+) -> None:
+    before = quote(client, keys(MERCHANT)).json()["offers"]
+    platform.settings.handover_margin_minutes = 1439  # no line is ready a whole day before its own day's cutoff
+    after = quote(client, keys(MERCHANT)).json()["offers"]
+    assert min(o["delivery_by"] for o in after) > min(o["delivery_by"] for o in before)
+    assert min(o["ship_at"] for o in after) > min(o["ship_at"] for o in before)
+
+
 def test_unserved_country_and_impossible_quantity_are_409_with_a_reason(client: TestClient, keys: Keys) -> None:
     headers = keys(MERCHANT)
     unserved = quote(client, headers, country="IS")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+
+import pytest
 
 from meshfab.engines.promise import Offer, quote
 
@@ -37,6 +40,22 @@ def test_finishing_exactly_at_cutoff_ships_today_one_minute_later_ships_tomorrow
     assert late.ready_at == at(MONDAY, 16, 1)
     assert late.ship_at == at(MONDAY + timedelta(days=1), 16)
     assert late.delivery_by == on_time.delivery_by + timedelta(days=1)
+
+
+def test_a_hand_over_margin_moves_a_line_ready_too_close_to_the_cutoff_to_the_next_day() -> None:
+    snap = snapshot([make_factory()], [make_lane()])
+    plain = only(quote(snap, request()))  # ready 09:30, cutoff 16:00: 390 min of slack
+    assert plain.ship_at == at(MONDAY, 16)
+    tight = replace(request(), handover_margin_minutes=390)
+    assert only(quote(snap, tight)).ship_at == at(MONDAY, 16)
+    too_tight = replace(request(), handover_margin_minutes=391)
+    late = only(quote(snap, too_tight))
+    assert (late.ready_at, late.ship_at) == (plain.ready_at, at(MONDAY + timedelta(days=1), 16))
+    assert late.delivery_by == plain.delivery_by + timedelta(days=1)
+    with pytest.raises(ValueError, match="hand-over margin"):
+        replace(request(), handover_margin_minutes=-1)
+    with pytest.raises(ValueError, match="hand-over margin"):
+        replace(request(), handover_margin_minutes=1440)
 
 
 def test_mid_shift_only_the_remaining_minutes_of_today_count() -> None:

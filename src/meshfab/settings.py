@@ -20,10 +20,14 @@ class Settings(BaseSettings):
     idempotency_hours: int = 24
     offer_minutes: int = 15
     horizon_days: int = 60
+    handover_margin_minutes: int = 0
+    """promises ship at a cutoff only if the line is planned ready this long before it"""
     replan_minutes: float = 5.0
     replan_seconds: float = 5.0
     replan_horizon_days: int = 30
     schedule_seconds: float = 3.0
+    schedule_workers: int = 2
+    """factory schedules solved at once when several are due together (after a re-plan, in the twin)"""
     log_level: str = "INFO"
 
 

@@ -113,6 +113,7 @@ def plan_line(
         unit_price=configuration.price.unit,
         currency=template.currency,
         horizon_days=platform.settings.horizon_days,
+        handover_margin_minutes=platform.settings.handover_margin_minutes,
     )
     return LinePlan(template, dict(options), quantity, configuration, request)
 

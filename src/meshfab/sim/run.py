@@ -107,6 +107,7 @@ class Simulation:
             database_url=url,
             replan_seconds=s.planning.replan_seconds,
             schedule_seconds=s.planning.schedule_seconds,
+            handover_margin_minutes=s.planning.handover_margin_minutes,
         )
         env = simpy.Environment()
         clock = SimClock(env, s.start)

@@ -97,6 +97,12 @@ class Planning(_Strict):
     replan_seconds: float = Field(default=1.5, gt=0, le=60)
     schedule_every_hours: float = Field(default=8.0, gt=0)
     schedule_seconds: float = Field(default=0.5, gt=0, le=60)
+    handover_margin_minutes: int = Field(
+        default=0,
+        ge=0,
+        lt=1440,
+        description="promises: a line ships at a cutoff only if planned ready this long before it",
+    )
 
 
 class Baselines(_Strict):

@@ -24,7 +24,9 @@ How time is modelled (aggregate buckets, the checkout horizon of the design):
 * **Finish instant.** The last day's minutes (reserved + elapsed + this line) are laid on that day's shifts
   in proportion; that instant, or the flow's when later, is ``ready_at``.
 * **Cutoff.** The parcel leaves at the lane's cutoff (factory local time) of the ready day if ready at or
-  before it, else at the cutoff of the factory's next working day (someone has to hand it over).
+  before it, less the request's hand-over margin, else at the cutoff of the factory's next working day
+  (someone has to hand it over). The margin is the platform's choice of how honest a promise must be: the
+  floor runs lots in the order its schedule finds best, and machines break down.
 * **Delivery.** ``ship_at`` + transit p95 hours + ``customs_days`` × 24 h gives an arrival instant; its
   calendar date in the destination's latest-running main zone (``timegrid.DESTINATION_ZONES``, UTC+14 for
   countries not listed) is ``delivery_by``. Transit counts calendar hours: carriers' weekends are in p95.
@@ -161,7 +163,8 @@ def _score(
         return None
     f, k = lanes.factory[pairs], lanes.lane[pairs]
     ready_day = line.ready_day[f]
-    on_time = (snapshot.calendar_minutes[f, ready_day] > 0) & (line.ready[f] <= lanes.cutoff[pairs, ready_day])
+    ready = line.ready[f] + request.handover_margin_minutes
+    on_time = (snapshot.calendar_minutes[f, ready_day] > 0) & (ready <= lanes.cutoff[pairs, ready_day])
     ship_day = np.where(on_time, ready_day, snapshot.next_working[f, ready_day + 1])
     keep = ship_day < snapshot.calendar_days
     if not keep.any():

@@ -38,12 +38,17 @@ class QuoteRequest:
     unit_price: int
     currency: str
     horizon_days: int = 60
+    handover_margin_minutes: int = 0
+    """A line ships at a cutoff only if it is ready this long before it: the floor's queues, breakdowns and slow
+    runs then delay a hand-over without breaking the promise."""
 
     def __post_init__(self) -> None:
         if not self.operations:
             raise ValueError("a line needs at least one operation")
         if self.quantity < 1 or self.weight_grams < 0 or self.unit_price < 0 or self.horizon_days < 1:
             raise ValueError("quantity ≥ 1, horizon ≥ 1 day, weight and unit price ≥ 0")
+        if not 0 <= self.handover_margin_minutes < 1440:
+            raise ValueError("the hand-over margin is at least 0 and less than a day")
         if self.now.tzinfo is None or self.now.utcoffset() != UTC.utcoffset(None):
             raise ValueError("now must be an aware UTC datetime")
         object.__setattr__(self, "operations", tuple(self.operations))
