@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -43,8 +45,10 @@ def assert_books_balance(platform: Platform) -> None:
         assert not held, f"reservations without bucket minutes: {held}"
 
 
-def test_a_dark_factory_loses_every_unstarted_line_in_one_replan(demo: Platform) -> None:
+@pytest.mark.parametrize("margin", [0, 1439])
+def test_a_dark_factory_loses_every_unstarted_line_in_one_replan(demo: Platform, margin: int) -> None:
     placed = place(demo, "flag", 3, 4)
+    demo.settings.handover_margin_minutes = margin  # moved lines are dated with the quote's hand-over margin
     line_ids = [o.lines[0].id for o in placed]
     victim = placed[0].lines[0].factory_id
     assert victim is not None
@@ -76,7 +80,8 @@ def test_a_dark_factory_loses_every_unstarted_line_in_one_replan(demo: Platform)
     now = demo.clock.now()
     with demo.uow() as uow:  # moved lines are planned on days still ahead, and made before they are handed over
         for promise in uow.session.scalars(select(PromiseRow).where(PromiseRow.line_id.in_(moved_from_victim))):
-            assert now <= promise.ready_at <= promise.ship_at, (promise.ready_at, promise.ship_at)
+            assert now <= promise.ready_at, promise.ready_at
+            assert promise.ready_at + timedelta(minutes=margin) <= promise.ship_at, (promise.ready_at, promise.ship_at)
     assert_books_balance(demo)
 
 

@@ -57,7 +57,10 @@ def _replan(platform: Platform, *, trigger: str, time_limit: float | None, seed:
     started, clock = platform.clock.now(), time.perf_counter()
     limit = platform.settings.replan_seconds if time_limit is None else time_limit
     with platform.uow() as uow:
-        view = read_network(uow.session, started, platform.settings.replan_horizon_days, routing.Weights())
+        settings = platform.settings
+        view = read_network(
+            uow.session, started, settings.replan_horizon_days, routing.Weights(), settings.handover_margin_minutes
+        )
     before = {
         key: (line.reservations[0].factory_id, _day_index(view, line)) if line.reservations else None
         for key, line in view.lines.items()
@@ -207,7 +210,8 @@ def _move(uow: UnitOfWork, view: NetworkView, line: PlannedLine, factory_id: str
     if promise is not None:
         promise.factory_id, promise.lane_id = factory_id, lane.id
         ready = ready_at(factory, day, sum(line.minutes.values()), now)
-        ship_day = day if factory.at_local(day, lane.cutoff) >= ready else day + timedelta(days=1)
+        on_time = factory.at_local(day, lane.cutoff) >= ready + view.handover_margin
+        ship_day = day if on_time else day + timedelta(days=1)
         promise.ready_at, promise.ship_at = ready, factory.at_local(ship_day, lane.cutoff)
         promise.updated_at = now
     uow.emit(

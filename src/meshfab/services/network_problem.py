@@ -71,6 +71,8 @@ class NetworkView:
     buckets: int
     transit: dict[tuple[str, str], int]
     """days from ship day to delivery date per (region, destination country), as the quote counts them"""
+    handover_margin: timedelta = timedelta(0)
+    """a moved line ships at a cutoff only if ready this long before it, as the quote has it"""
 
     def day(self, index: int) -> date:
         return self.base + timedelta(days=index)
@@ -96,7 +98,9 @@ def cheapest_lanes(lanes: list[Lane]) -> dict[tuple[str, str], Lane]:
     return chosen
 
 
-def read_network(session: Session, now: datetime, horizon: int, weights: routing.Weights) -> NetworkView:
+def read_network(
+    session: Session, now: datetime, horizon: int, weights: routing.Weights, handover_margin_minutes: int = 0
+) -> NetworkView:
     factories = {f.id: f for f in FactoryRepository(session).list()}
     base = min((f.local_day(now) for f in factories.values()), default=now.astimezone(UTC).date())
     lanes = cheapest_lanes(LaneRepository(session).list())
@@ -163,7 +167,8 @@ def read_network(session: Session, now: datetime, horizon: int, weights: routing
         horizon_days=horizon,
         weights=weights,
     )
-    return NetworkView(problem, base, factories, lanes, lines, len(stored), transit)
+    margin = timedelta(minutes=handover_margin_minutes)
+    return NetworkView(problem, base, factories, lanes, lines, len(stored), transit, margin)
 
 
 def _minutes_left(factory: Factory, now: datetime) -> bool:
