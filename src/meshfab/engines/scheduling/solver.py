@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from ortools.sat.python import cp_model
@@ -138,7 +139,9 @@ def solve(
                 else None,
             )
             if start is not None:
-                searched = _tabu_stage(problem, shop, start, time_limit=time_limit, seed=seed, began=began)
+                searched = _tabu_stage(
+                    problem, shop, start, time_limit=time_limit, seed=seed, workers=workers, began=began
+                )
                 _hint(model, {op_id: (op.machine_id, op.start) for op_id, op in searched.operations().items()})
                 status, solver = run(time_limit - (time.perf_counter() - began))
     else:
@@ -166,15 +169,38 @@ def solve(
 
 
 def _tabu_stage(
-    problem: ScheduleProblem, shop: JobShop, start: ScheduleResult, *, time_limit: float, seed: int, began: float
+    problem: ScheduleProblem,
+    shop: JobShop,
+    start: ScheduleResult,
+    *,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    began: float,
 ) -> ScheduleResult:
-    """The tabu search's best schedule from ``start``, in a share of the limit fixed as iterations."""
+    """The best schedule of ``workers`` tabu searches from ``start`` (seeds ``seed``, ``seed + 1``, …).
+
+    Each search gets the same fixed number of iterations; they run side by side in threads (the kernel
+    releases the GIL), so the workers CP-SAT would use are busy and each seed still gives one answer.
+    Searches from one start with other seeds end far apart on hard shops; the best of them is kept.
+    """
     share = TABU_SHARE * time_limit
     iterations = round(share * TABU_RATE / len(shop.op_ids))
     placements = {op_id: (op.machine_id, op.start) for op_id, op in start.operations().items()}
     deadline = min(began + time_limit - 0.1, time.perf_counter() + 1.5 * share)
-    searched, _ = improve(shop, placements, iterations=iterations, seed=seed, deadline=deadline)
-    return build_result(problem, searched, status=SolveStatus.FEASIBLE, message="tabu search schedule")
+
+    def search(k: int) -> dict[str, Placement]:
+        return improve(shop, placements, iterations=iterations, seed=seed + k, deadline=deadline)[0]
+
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            found = list(pool.map(search, range(workers)))
+    else:
+        found = [search(0)]
+    results = [build_result(problem, f, status=SolveStatus.FEASIBLE, message="tabu search schedule") for f in found]
+    best = _best(*results)
+    assert best is not None
+    return best
 
 
 def _head(problem: ScheduleProblem, budget: int) -> tuple[Lot, ...] | None:

@@ -139,7 +139,7 @@ def improve(
     tabu = np.zeros((n, width), dtype=np.int64)
     jobs = int((shop.job_pred < 0).sum())
     tenure = 10 + jobs // max(1, len(shop.machine_ids))
-    params = np.array(params or (tenure, tenure + max(2, tenure * 2 // 5), 2_500 + 10 * n, 4), dtype=np.int64)
+    params = np.array(params or (tenure, tenure + max(2, tenure * 2 // 5), 20_000 + 100 * n, 4), dtype=np.int64)
     state = np.array([0, 0, 0, 0], dtype=np.int64)  # iteration, iterations since best, best, status
     rng = np.array([seed * 2_654_435_761 + 1], dtype=np.int64)
     done = 0
