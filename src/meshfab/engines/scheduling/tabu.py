@@ -7,8 +7,11 @@ operations adjacent on one machine), the N5 moves (swap the first two or the las
 block; the first block only its last two, the last block only its first two), each move rated by
 Taillard's estimate of the longest path through the swapped pair, the best move that is not tabu taken
 (a tabu move when it beats the best makespan), the reversed arc kept tabu for a random tenure. When the
-best has not improved for a while, the search goes back to the best schedule, kicks it with a few random
-critical swaps and clears the tabu list (a simpler stand-in for TSAB's back jump, measured as good here).
+best has not improved for a long while, the search goes back to the best schedule, kicks it with a few
+random critical swaps and clears the tabu list (a simpler stand-in for TSAB's back jump). How long is
+"long" was measured on ta12, ta15 and la29: going back after a few thousand idle iterations traps the
+search near its first local optimum (about 1.3 % above the optimum after 4 million iterations), after
+tens of thousands it keeps improving (about 1 %).
 
 Swapping two operations adjacent on a critical path never closes a cycle when durations are positive,
 so every schedule the search visits is feasible; semi-active starts (longest path heads) are read from
