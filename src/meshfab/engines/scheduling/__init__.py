@@ -1,7 +1,8 @@
 """Factory scheduling engine: lots of order lines sequenced on a factory's workcenters with CP-SAT.
 
 Pure: plain frozen inputs in, a :class:`ScheduleResult` out; no I/O, no database, no clock. Flexible job shop
-with sequence-dependent changeovers, calendars, releases, due times and started work fixed in place.
+with sequence-dependent changeovers, calendars, releases, due times and started work fixed in place. Pure job
+shops also get a compiled tabu search (:mod:`.tabu`) whose schedule CP-SAT continues from.
 """
 
 from .evaluate import build_result, violations
