@@ -7,10 +7,11 @@ import itertools
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from meshfab.domain.errors import NotFound
 from meshfab.domain.principals import Principal
 from meshfab.services import scheduling
 from meshfab.services.platform import Platform
-from meshfab.store.tables import OutboxRow, PromiseRow, WorkOrderRow
+from meshfab.store.tables import OutboxRow, PromiseRow, ScheduleRow, WorkOrderRow
 from tests.conftest import Keys
 from tests.test_network_service import place
 
@@ -120,6 +121,35 @@ def test_a_schedule_that_misses_the_cutoff_flags_the_promise_at_once(demo: Platf
         assert set(uow.session.scalars(select(PromiseRow.status))) == {"at_risk"}
         events = uow.session.scalars(select(OutboxRow).where(OutboxRow.type == "promise.at_risk")).all()
         assert len(events) == 2 and all(e.payload["new_best_date"] for e in events)
+
+
+def _stored(demo: Platform, factory_id: str) -> tuple[list, list, list]:
+    with demo.uow() as uow:
+        row = uow.session.get(ScheduleRow, factory_id)
+        assert row is not None
+        work = uow.session.execute(
+            select(WorkOrderRow.lot_id, WorkOrderRow.id).where(WorkOrderRow.factory_id == factory_id)
+        )
+        return row.timeline, row.lines, sorted(work)
+
+
+def test_factories_scheduled_together_get_what_one_at_a_time_gives(demo: Platform) -> None:
+    factories = sorted({place(demo, t, 3, 2)[0].lines[0].factory_id or "" for t in ("flag", "medal", "team-shirt")})
+    assert len(factories) >= 2
+    scheduling._LAST.clear()  # both ways start cold: warm starts from other tests would make them differ
+    failed = scheduling.schedule_factories(demo, [*factories, "nowhere"], time_limit=2, workers=2)
+    assert list(failed) == ["nowhere"] and isinstance(failed["nowhere"], NotFound)
+    together = {f: _stored(demo, f) for f in factories}
+    with demo.uow() as uow:  # written one factory after another, in the order given
+        released = uow.session.scalars(
+            select(OutboxRow.payload).where(OutboxRow.type == "work_order.released").order_by(OutboxRow.id)
+        )
+        order = [p["factory_id"] for p in released]
+        assert order == sorted(order, key=factories.index) and set(order) == set(factories)
+    scheduling._LAST.clear()
+    for factory_id in factories:
+        scheduling.schedule_factory(demo, factory_id, time_limit=2)
+    assert {f: _stored(demo, f) for f in factories} == together  # the same lots keep the same work orders
 
 
 def test_schedules_are_private_to_their_factory(client: TestClient, keys: Keys, demo: Platform) -> None:

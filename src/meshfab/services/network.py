@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -30,8 +30,9 @@ from meshfab.services.access import require_operator
 from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, ready_at
 from meshfab.services.platform import Platform
 from meshfab.services.risk import mark_at_risk
-from meshfab.services.scheduling import schedule_factory
+from meshfab.services.scheduling import schedule_factories
 from meshfab.store.capacity import lock_buckets, locked_row
+from meshfab.store.repositories import KEYS_PER_STATEMENT, rows_by_key
 from meshfab.store.tables import OrderLineRow, PlanningRunRow, PromiseRow, ReservationRow
 from meshfab.store.uow import UnitOfWork
 
@@ -122,11 +123,9 @@ def _reschedule(platform: Platform, view: NetworkView, moved: list[str]) -> None
         }
     touched = {view.lines[key].reservations[0].factory_id for key in moved if view.lines[key].reservations}
     touched |= {f for f in now_at.values() if f}
-    for factory_id in sorted(touched):
-        try:
-            schedule_factory(platform, factory_id)
-        except Exception:  # one factory's schedule must not undo a network plan that is already applied
-            log.exception("scheduling %s after a re-plan failed", factory_id)
+    failed = schedule_factories(platform, sorted(touched))
+    for factory_id, exc in failed.items():  # one factory's schedule must not undo a plan that is already applied
+        log.error("scheduling %s after a re-plan failed", factory_id, exc_info=exc)
 
 
 class _Applied:
@@ -155,24 +154,53 @@ def _apply(
         keys += [(r.factory_id, r.capability, r.day) for r in line.reservations]
         keys += [(factory_id, cap, view.day(day)) for cap in line.minutes]
     lock_buckets(uow.session, view.factories, keys)
+    rows = _Rows.read(uow, view, moves)
     for key in sorted(moves):
         factory_id, day = moves[key]
         line = view.lines[key]
-        if not _move(uow, view, line, factory_id, view.day(day), now):
+        if not _move(uow, view, line, rows, factory_id, view.day(day), now):
             done.skipped.append(key)
             continue
         done.moved.append(key)
+    rows.replace_reservations(uow)
     for key in sorted(view.lines):
         if key in done.skipped:
             continue
         target = result.assignment.get(key)
         line = view.lines[key]
-        if _judge_promise(uow, view, line, target, now):
+        if _judge_promise(uow, view, line, rows.promises.get(line.line_id), target, now):
             done.at_risk.append(key)
     return done
 
 
-def _move(uow: UnitOfWork, view: NetworkView, line: PlannedLine, factory_id: str, day: date, now: datetime) -> bool:
+@dataclass
+class _Rows:
+    """The rows an apply writes, read in a few statements up front rather than one `session.get` per line, and
+    the moved lines' new reservations, written in one go once every move is decided."""
+
+    promises: dict[UUID, PromiseRow]
+    order_lines: dict[UUID, OrderLineRow]
+    reserved: list[ReservationRow] = field(default_factory=list)
+    moved: list[UUID] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, uow: UnitOfWork, view: NetworkView, moves: dict[str, Any]) -> _Rows:
+        lines = [line.line_id for line in view.lines.values()]
+        promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, lines)
+        order_lines = rows_by_key(uow.session, OrderLineRow, OrderLineRow.id, (view.lines[k].line_id for k in moves))
+        return cls(promises, order_lines)
+
+    def replace_reservations(self, uow: UnitOfWork) -> None:
+        """The moved lines' old reservations go and their new ones come, in one statement per few thousand."""
+        for start in range(0, len(self.moved), KEYS_PER_STATEMENT):
+            chunk = self.moved[start : start + KEYS_PER_STATEMENT]
+            uow.session.execute(delete(ReservationRow).where(ReservationRow.line_id.in_(chunk)))
+        uow.session.add_all(self.reserved)
+
+
+def _move(
+    uow: UnitOfWork, view: NetworkView, line: PlannedLine, rows: _Rows, factory_id: str, day: date, now: datetime
+) -> bool:
     """Release the line's old minutes and take the new ones, unless an order placed meanwhile took them."""
     for r in line.reservations:
         bucket = locked_row(uow.session, (r.factory_id, r.capability, r.day))
@@ -186,11 +214,11 @@ def _move(uow: UnitOfWork, view: NetworkView, line: PlannedLine, factory_id: str
                 bucket.reserved += r.minutes
         return False
     family = line.reservations[0].setup_family if line.reservations else ""
-    uow.session.execute(delete(ReservationRow).where(ReservationRow.line_id == line.line_id))
+    rows.moved.append(line.line_id)
     for bucket, minutes in targets:
         assert bucket is not None
         bucket.reserved += minutes
-        uow.session.add(
+        rows.reserved.append(
             ReservationRow(
                 line_id=line.line_id,
                 factory_id=factory_id,
@@ -201,10 +229,10 @@ def _move(uow: UnitOfWork, view: NetworkView, line: PlannedLine, factory_id: str
             )
         )
     old = line.reservations[0].factory_id if line.reservations else None
-    order_line = uow.session.get(OrderLineRow, line.line_id)
+    order_line = rows.order_lines.get(line.line_id)
     if order_line is not None:
         order_line.factory_id = factory_id
-    promise = uow.session.get(PromiseRow, line.line_id)
+    promise = rows.promises.get(line.line_id)
     factory = view.factories[factory_id]
     lane = view.lanes[(factory.location.region, line.country)]
     if promise is not None:
@@ -232,10 +260,14 @@ def _move(uow: UnitOfWork, view: NetworkView, line: PlannedLine, factory_id: str
 
 
 def _judge_promise(
-    uow: UnitOfWork, view: NetworkView, line: PlannedLine, target: tuple[str, int] | None, now: datetime
+    uow: UnitOfWork,
+    view: NetworkView,
+    line: PlannedLine,
+    promise: PromiseRow | None,
+    target: tuple[str, int] | None,
+    now: datetime,
 ) -> bool:
     """Flag a promise the plan cannot keep (with the new best date), or restore one the plan repairs."""
-    promise = uow.session.get(PromiseRow, line.line_id)
     if promise is None:
         return False
     if target is None:

@@ -26,8 +26,8 @@ from meshfab.domain.factories import Factory, FactoryStatus
 from meshfab.domain.lanes import Lane
 from meshfab.domain.orders import OrderStatus, PromiseStatus
 from meshfab.engines import routing
-from meshfab.engines.configurator import configure
 from meshfab.engines.promise.timegrid import destination_zone
+from meshfab.services.configured import Configurations
 from meshfab.store.repositories import FactoryRepository, LaneRepository, TemplateRepository
 from meshfab.store.tables import BucketRow, OrderLineRow, OrderRow, PromiseRow, ReservationRow
 
@@ -197,30 +197,51 @@ def ready_at(factory: Factory, day: date, minutes: int, now: datetime) -> dateti
 
 def _unstarted_lines(session: Session, base: date) -> dict[str, PlannedLine]:
     """Allocated lines whose promise is still to be kept; their minutes come from the configurator."""
+    unstarted = (
+        OrderRow.status == OrderStatus.allocated.value,
+        PromiseRow.status.in_([PromiseStatus.kept.value, PromiseStatus.at_risk.value]),
+    )
     rows = session.execute(
-        select(OrderLineRow, PromiseRow, OrderRow.ship_to)
+        select(
+            OrderLineRow.id,
+            OrderLineRow.order_id,
+            OrderLineRow.template_key,
+            OrderLineRow.options,
+            OrderLineRow.quantity,
+            PromiseRow.delivery_by,
+            OrderRow.ship_to,
+        )
         .join(PromiseRow, PromiseRow.line_id == OrderLineRow.id)
         .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
-        .where(
-            OrderRow.status == OrderStatus.allocated.value,
-            PromiseRow.status.in_([PromiseStatus.kept.value, PromiseStatus.at_risk.value]),
-        )
+        .where(*unstarted)
         .order_by(OrderLineRow.id)
     ).all()
     held: dict[UUID, list[Held]] = defaultdict(list)
-    for r in session.scalars(select(ReservationRow).where(ReservationRow.line_id.in_([row[0].id for row in rows]))):
+    for r in session.execute(  # the same lines' reservations, joined: a list of their ids could pass 65,535
+        select(
+            ReservationRow.line_id,
+            ReservationRow.factory_id,
+            ReservationRow.capability,
+            ReservationRow.day,
+            ReservationRow.minutes,
+            ReservationRow.setup_family,
+        )
+        .join(PromiseRow, PromiseRow.line_id == ReservationRow.line_id)
+        .join(OrderRow, OrderRow.id == PromiseRow.order_id)
+        .where(*unstarted)
+        .order_by(ReservationRow.id)
+    ):
         held[r.line_id].append(Held(r.factory_id, r.capability, r.day, r.minutes, r.setup_family))
-    templates = TemplateRepository(session)
+    configurations = Configurations(TemplateRepository(session))
     lines: dict[str, PlannedLine] = {}
-    for line, promise, ship_to in rows:
-        template = templates.get(line.template_key)
-        if template is None:
+    for line_id, order_id, template_key, options, quantity, delivery_by, ship_to in rows:
+        config = configurations.of(template_key, options, quantity)
+        if config is None:
             continue
-        config = configure(template, line.options, quantity=line.quantity)
         minutes: dict[str, int] = defaultdict(int)
         for op in config.operations or []:
-            minutes[op.capability] += math.ceil(op.setup_minutes + op.run_minutes_per_unit * line.quantity)
-        lines[str(line.id)] = PlannedLine(
-            line.id, line.order_id, ship_to["country"], promise.delivery_by, dict(minutes), held[line.id]
+            minutes[op.capability] += math.ceil(op.setup_minutes + op.run_minutes_per_unit * quantity)
+        lines[str(line_id)] = PlannedLine(
+            line_id, order_id, ship_to["country"], delivery_by, dict(minutes), held[line_id]
         )
     return lines

@@ -13,19 +13,23 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from meshfab.domain.factories import Factory
 from meshfab.domain.orders import OrderStatus, PromiseStatus
 from meshfab.domain.work import WorkOrderStatus
 from meshfab.engines import scheduling as sch
-from meshfab.engines.configurator import configure
+from meshfab.engines.configurator import Configuration
+from meshfab.services.configured import Configurations
 from meshfab.store.repositories import TemplateRepository
 from meshfab.store.tables import OrderLineRow, OrderRow, PromiseRow, WorkOrderRow
 
@@ -70,7 +74,14 @@ def calendar(factory: Factory, origin: datetime) -> tuple[tuple[int, int], ...]:
 
 def read_factory_work(session: Session, factory: Factory, origin: datetime) -> FactoryWork:
     orders = session.execute(
-        select(OrderLineRow, PromiseRow)
+        select(
+            OrderLineRow.id,
+            OrderLineRow.order_id,
+            OrderLineRow.template_key,
+            OrderLineRow.options,
+            OrderLineRow.quantity,
+            PromiseRow.ship_at,
+        )
         .join(PromiseRow, PromiseRow.line_id == OrderLineRow.id)
         .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
         .where(
@@ -80,37 +91,35 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
         )
         .order_by(OrderLineRow.id)
     ).all()
-    work = list(session.scalars(select(WorkOrderRow).where(WorkOrderRow.factory_id == factory.id)))
-    busy = {
-        line
-        for w in work
-        if w.status in (WorkOrderStatus.started, WorkOrderStatus.finished) and w.lot_id
-        for line in w.line_ids
-    }
-    templates = TemplateRepository(session)
-    demands: dict[str, Demand] = {}
-    for line, promise in orders:
-        template = templates.get(line.template_key)
-        if template is None:
-            continue
-        config = configure(template, line.options, quantity=line.quantity)
-        ops = sorted(config.operations or [], key=lambda op: op.sequence)
-        route = tuple(
-            sch.Step(
-                f"{i}-{op.capability}", (sch.StepMode(op.capability, op.setup_minutes, float(op.run_minutes_per_unit)),)
+    work = list(
+        session.scalars(
+            select(WorkOrderRow)
+            .where(
+                WorkOrderRow.factory_id == factory.id,
+                WorkOrderRow.status.in_([WorkOrderStatus.started.value, WorkOrderStatus.replacement.value]),
             )
-            for i, op in enumerate(ops)
+            .order_by(WorkOrderRow.id)
         )
-        family = "+".join(sorted({op.setup_family for op in ops}))
-        due = minutes(origin, promise.ship_at)
-        request = sch.LineRequest(str(line.id), family, line.quantity, route, due=due)
-        if str(line.id) not in busy:
-            demands[request.id] = Demand(request, line.id, line.order_id, promise.ship_at)
-        for w in work:  # scrapped units of this line come back as replacement lines
-            if w.status == WorkOrderStatus.replacement and str(line.id) in w.line_ids:
-                released = max(0, minutes(origin, w.released_at or origin))
-                again = sch.replacement_line(request, w.quantity, reported_at=released, suffix=f"r{w.id.hex[:8]}")
-                demands[again.id] = Demand(again, line.id, line.order_id, promise.ship_at)
+    )
+    busy = set(_lines_in_lots(session, factory.id))
+    replaced: dict[str, list[WorkOrderRow]] = {}
+    for w in work:
+        if w.status == WorkOrderStatus.replacement:
+            for line_id in w.line_ids:
+                replaced.setdefault(line_id, []).append(w)
+    routes = _Routes(Configurations(TemplateRepository(session)))
+    demands: dict[str, Demand] = {}
+    for line_id, order_id, template_key, options, quantity, ship_at in orders:
+        route = routes.of(template_key, options, quantity)
+        if route is None:
+            continue
+        request = sch.LineRequest(str(line_id), route[1], quantity, route[0], due=minutes(origin, ship_at))
+        if str(line_id) not in busy:
+            demands[request.id] = Demand(request, line_id, order_id, ship_at)
+        for w in replaced.get(str(line_id), []):  # scrapped units of this line come back as replacement lines
+            released = max(0, minutes(origin, w.released_at or origin))
+            again = sch.replacement_line(request, w.quantity, reported_at=released, suffix=f"r{w.id.hex[:8]}")
+            demands[again.id] = Demand(again, line_id, order_id, ship_at)
     fixed_lots, started_ops, started_ids = _started(work, origin)
     lots = factory_lots(factory, [d.request for d in demands.values()])
     problem = sch.ScheduleProblem(
@@ -123,6 +132,45 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
         started=started_ops,
     )
     return FactoryWork(problem, origin, demands, started_ids)
+
+
+def _lines_in_lots(session: Session, factory_id: str) -> Iterable[str]:
+    """Lines with a lot started or finished: their work is on the floor, no longer the schedule's to place.
+
+    Only the line ids are read (a factory keeps every work order it ever had, with its operations)."""
+    return session.scalars(
+        select(func.jsonb_array_elements_text(WorkOrderRow.line_ids)).where(
+            WorkOrderRow.factory_id == factory_id,
+            WorkOrderRow.status.in_([WorkOrderStatus.started.value, WorkOrderStatus.finished.value]),
+            WorkOrderRow.lot_id != "",
+        )
+    )
+
+
+class _Routes:
+    """Each line's route and setup family, worked out once per distinct product (see `Configurations`)."""
+
+    def __init__(self, configurations: Configurations) -> None:
+        self.configurations = configurations
+        self.known: dict[tuple[str, str, int], tuple[tuple[sch.Step, ...], str] | None] = {}
+
+    def of(self, template_key: str, options: dict[str, Any], quantity: int) -> tuple[tuple[sch.Step, ...], str] | None:
+        key = (template_key, json.dumps(options, sort_keys=True), quantity)
+        if key not in self.known:
+            config = self.configurations.of(template_key, options, quantity)
+            self.known[key] = None if config is None else _route(config)
+        return self.known[key]
+
+
+def _route(config: Configuration) -> tuple[tuple[sch.Step, ...], str]:
+    ops = sorted(config.operations or [], key=lambda op: op.sequence)
+    route = tuple(
+        sch.Step(
+            f"{i}-{op.capability}", (sch.StepMode(op.capability, op.setup_minutes, float(op.run_minutes_per_unit)),)
+        )
+        for i, op in enumerate(ops)
+    )
+    return route, "+".join(sorted({op.setup_family for op in ops}))
 
 
 def factory_lots(factory: Factory, requests: list[sch.LineRequest]) -> tuple[sch.Lot, ...]:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
 
 from meshfab.domain.errors import InvalidInput, NotFound, Problem
 from meshfab.domain.events import Event
@@ -27,6 +32,7 @@ from meshfab.services.platform import Platform
 from meshfab.services.risk import mark_at_risk
 from meshfab.services.schedule_problem import FactoryWork, at, read_factory_work
 from meshfab.services.shipping import parcel_finished_lines
+from meshfab.store.repositories import rows_by_key
 from meshfab.store.tables import OrderLineRow, PromiseRow, ScheduleRow, WorkOrderRow
 from meshfab.store.uow import UnitOfWork
 
@@ -34,25 +40,105 @@ _LAST: dict[str, sch.ScheduleResult] = {}  # warm starts, per factory, for this 
 
 
 def schedule_factory(platform: Platform, factory_id: str, *, time_limit: float | None = None, seed: int = 0) -> dict:
-    now = platform.clock.now()
     with platform.uow() as uow:
-        factory = uow.factories.get(factory_id, for_update=True)
-        if factory is None:
-            raise NotFound(f"factory {factory_id!r} not found")
-        work = read_factory_work(uow.session, factory, now)
-        limit = platform.settings.schedule_seconds if time_limit is None else time_limit
-        result = sch.solve(work.problem, time_limit=limit, seed=seed, warm_start=_LAST.get(factory_id))
-        if result.status.has_schedule:
-            _LAST[factory_id] = result
-            _release(uow, factory_id, work, result, now)
-            _flag_late(uow, work, result, now)
-        timeline = [_op_json(op, work.origin) for ops in result.timelines.values() for op in ops]
-        row = uow.session.get(ScheduleRow, factory_id) or ScheduleRow(factory_id=factory_id)
-        row.computed_at, row.status, row.seconds = now, result.status.value, result.seconds
-        row.objective = _objective(result.objective)
-        row.bound = _objective(result.bound)
-        row.timeline = sorted(timeline, key=lambda op: (op["machine_id"], op["start"]))
-        row.lines = [
+        job = _read(platform, uow, factory_id)
+        result = _solve(job, _limit(platform, time_limit), seed)
+        _write(uow, job, result)
+    return get_schedule(platform, Principal.parse("operator"), factory_id)
+
+
+def schedule_factories(
+    platform: Platform,
+    factory_ids: Iterable[str],
+    *,
+    time_limit: float | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+) -> dict[str, Exception]:
+    """Schedule several factories, each exactly as `schedule_factory` does, with up to `workers` solves at once.
+
+    A factory's solve reads nothing another factory's schedule writes, and CP-SAT releases the GIL, so the
+    solves may overlap. Every read, write and commit stays in this thread in the given order: the ids drawn
+    and the events written follow each other as they would one factory after another. Returns the factories
+    whose schedule failed, with the error: one factory's failure must not cost the others their schedule.
+    """
+    limit, lanes = _limit(platform, time_limit), max(1, workers or platform.settings.schedule_workers)
+    failed: dict[str, Exception] = {}
+    waiting = deque(factory_ids)
+    running: deque[tuple[_Job, Future[sch.ScheduleResult]]] = deque()
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="schedule") as pool:
+        try:
+            while waiting or running:
+                while waiting and len(running) < lanes:
+                    factory_id = waiting.popleft()
+                    uow = platform.uow().open()
+                    try:
+                        job = _read(platform, uow, factory_id)
+                    except Exception as exc:
+                        uow.close()
+                        failed[factory_id] = exc
+                        continue
+                    running.append((job, pool.submit(_solve, job, limit, seed)))
+                if running:
+                    job, solving = running.popleft()
+                    try:
+                        _write(job.uow, job, solving.result())
+                    except Exception as exc:
+                        failed[job.factory_id] = exc
+                    finally:
+                        job.uow.close()
+        finally:
+            for job, solving in running:  # left only by an error that is not one factory's (an interrupt)
+                solving.cancel()
+                job.uow.close()
+    return failed
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One factory's schedule in the making: its transaction (the factory row locked), its work and its warm
+    start, all read before the solve so that the solve itself touches no session."""
+
+    factory_id: str
+    uow: UnitOfWork
+    work: FactoryWork
+    now: datetime
+    warm_start: sch.ScheduleResult | None
+
+
+def _limit(platform: Platform, time_limit: float | None) -> float:
+    return platform.settings.schedule_seconds if time_limit is None else time_limit
+
+
+def _read(platform: Platform, uow: UnitOfWork, factory_id: str) -> _Job:
+    """Lock the factory row (one schedule per factory at a time) and read its open work."""
+    now = platform.clock.now()
+    factory = uow.factories.get(factory_id, for_update=True)
+    if factory is None:
+        raise NotFound(f"factory {factory_id!r} not found")
+    return _Job(factory_id, uow, read_factory_work(uow.session, factory, now), now, _LAST.get(factory_id))
+
+
+def _solve(job: _Job, limit: float, seed: int) -> sch.ScheduleResult:
+    return sch.solve(job.work.problem, time_limit=limit, seed=seed, warm_start=job.warm_start)
+
+
+def _write(uow: UnitOfWork, job: _Job, result: sch.ScheduleResult) -> None:
+    """Release the work orders, flag lines that will be late, store the schedule, commit."""
+    factory_id, work, now = job.factory_id, job.work, job.now
+    if result.status.has_schedule:
+        _LAST[factory_id] = result
+        _release(uow, factory_id, work, result, now)
+        _flag_late(uow, work, result, now)
+    timeline = [_op_json(op, work.origin) for ops in result.timelines.values() for op in ops]
+    values = {
+        "computed_at": now,
+        "status": result.status.value,
+        "seconds": result.seconds,
+        "objective": _objective(result.objective),
+        "bound": _objective(result.bound),
+        "timeline": sorted(timeline, key=lambda op: (op["machine_id"], op["start"])),
+        "lines": [
             {
                 "line_id": line.line_id,
                 "due": _iso(work.origin, line.due),
@@ -60,10 +146,11 @@ def schedule_factory(platform: Platform, factory_id: str, *, time_limit: float |
                 "lateness_minutes": line.lateness,
             }
             for line in result.lines
-        ]
-        uow.session.add(row)
-        uow.commit()
-    return get_schedule(platform, Principal.parse("operator"), factory_id)
+        ],
+    }
+    stored = insert(ScheduleRow).values(factory_id=factory_id, **values)  # no need to read the old one first
+    uow.session.execute(stored.on_conflict_do_update(index_elements=[ScheduleRow.factory_id], set_=values))
+    uow.commit()
 
 
 def _objective(objective: sch.Objective | None) -> dict[str, int] | None:
@@ -170,8 +257,9 @@ def _flag_late(uow: UnitOfWork, work: FactoryWork, result: sch.ScheduleResult, n
         demand = work.demands.get(line.line_id)
         if demand is not None:
             finish[demand.line_id] = max(finish.get(demand.line_id, line.completion), line.completion)
+    promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, finish)  # one read, not one per line
     for line_id, completion in finish.items():
-        promise = uow.session.get(PromiseRow, line_id)
+        promise = promises.get(line_id)
         if promise is None:
             continue
         late = completion - math.floor((promise.ship_at - work.origin).total_seconds() / 60)
@@ -264,9 +352,8 @@ def _start_orders(uow: UnitOfWork, line_ids: list[str], now: datetime) -> None:
     order_ids = set(
         uow.session.scalars(select(OrderLineRow.order_id).where(OrderLineRow.id.in_([UUID(x) for x in line_ids])))
     )
-    for order_id in sorted(order_ids):
-        order = uow.orders.get(order_id, for_update=True)
-        if order is not None and order.status is OrderStatus.allocated:
+    for order in uow.orders.get_many(order_ids, for_update=True):
+        if order.status is OrderStatus.allocated:
             order.advance_to(OrderStatus.in_production, now)
             uow.orders.save(order)
 
@@ -275,23 +362,26 @@ def _finish_lines(uow: UnitOfWork, factory_id: str, line_ids: list[str], now: da
     """An order is produced when no open work remains for any of its lines."""
     open_lines = {
         line
-        for w in uow.session.scalars(
-            select(WorkOrderRow).where(
+        for lines in uow.session.scalars(
+            select(WorkOrderRow.line_ids).where(
                 WorkOrderRow.factory_id == factory_id,
                 WorkOrderRow.status.in_(
                     [WorkOrderStatus.released.value, WorkOrderStatus.started.value, WorkOrderStatus.replacement.value]
                 ),
             )
         )
-        for line in w.line_ids
+        for line in lines
     }
     orders = set(
         uow.session.scalars(select(OrderLineRow.order_id).where(OrderLineRow.id.in_([UUID(x) for x in line_ids])))
     )
-    for order_id in sorted(orders):
-        lines = [str(x) for x in uow.session.scalars(select(OrderLineRow.id).where(OrderLineRow.order_id == order_id))]
-        if not set(lines) & open_lines:
-            order = uow.orders.get(order_id, for_update=True)
-            if order is not None and order.status is OrderStatus.in_production:
-                order.advance_to(OrderStatus.produced, now)
-                uow.orders.save(order)
+    lines_of: dict[UUID, set[str]] = {order_id: set() for order_id in orders}
+    for order_id, line_id in uow.session.execute(
+        select(OrderLineRow.order_id, OrderLineRow.id).where(OrderLineRow.order_id.in_(orders))
+    ):
+        lines_of[order_id].add(str(line_id))
+    done = [order_id for order_id, lines in lines_of.items() if not lines & open_lines]
+    for order in uow.orders.get_many(done, for_update=True):
+        if order.status is OrderStatus.in_production:
+            order.advance_to(OrderStatus.produced, now)
+            uow.orders.save(order)

@@ -22,18 +22,19 @@ from sqlalchemy import CompoundSelect, Select, except_, func, select
 from meshfab.domain.customs import CustomsRules, load_rules
 from meshfab.domain.errors import NotFound
 from meshfab.domain.events import Event
-from meshfab.domain.orders import OrderStatus, PromiseStatus
+from meshfab.domain.orders import Order, OrderStatus, PromiseStatus
 from meshfab.domain.parcels import ParcelStatus, TrackingEvent, TrackingState, apply, missed_scan, start_tracking
 from meshfab.domain.principals import Principal, Role
 from meshfab.domain.work import WorkOrderStatus
-from meshfab.engines.configurator import configure
 from meshfab.engines.customs import customs_declaration, estimate_duties
 from meshfab.engines.parcels import FinishedLine, choose_service, consolidate, promise_broken
 from meshfab.engines.promise.timegrid import DESTINATION_ZONES, FALLBACK_ZONE
 from meshfab.services.access import require_factory_access, require_merchant_access, require_role
+from meshfab.services.configured import Configurations
 from meshfab.services.platform import Platform
 from meshfab.services.risk import mark_at_risk
-from meshfab.store.tables import OrderLineRow, ParcelRow, PromiseRow, WorkOrderRow
+from meshfab.store.repositories import rows_by_key
+from meshfab.store.tables import OrderLineRow, OrderRow, ParcelRow, PromiseRow, WorkOrderRow
 from meshfab.store.uow import UnitOfWork
 
 CUSTOMS_RULES = Path(__file__).resolve().parents[3] / "examples" / "yiwu" / "customs.yaml"
@@ -68,12 +69,19 @@ def parcel_finished_lines(platform: Platform, factory_id: str) -> list[UUID]:
             return []
         factory = uow.factories.get(factory_id)
         assert factory is not None
-        finished = [_finished_line(uow, UUID(line_id), factory_id, factory.location.country, now) for line_id in ready]
+        line_ids = [UUID(line_id) for line_id in ready]
+        lines = rows_by_key(uow.session, OrderLineRow, OrderLineRow.id, line_ids)
+        orders = {o.id: o for o in uow.orders.get_many({line.order_id for line in lines.values()})}
+        promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, line_ids)  # held: `_at_risk` reads them
+        configurations = Configurations(uow.templates)
+        finished = [
+            _finished_line(uow, lines[line_id], orders, configurations, factory_id, factory.location.country, now)
+            for line_id in line_ids
+        ]
         lanes = uow.lanes.list()
         for plan in consolidate(finished, {factory_id: factory}, lanes):
-            order = uow.orders.get(plan.items[0].order_id)
-            assert order is not None
-            promised = min(uow.session.get(PromiseRow, i.line_id).delivery_by for i in plan.items)  # type: ignore[union-attr]
+            order = orders[plan.items[0].order_id]
+            promised = min(promises[i.line_id].delivery_by for i in plan.items)
             choice = choose_service(plan, lanes, factory, promised, now)
             customs = None
             rules = customs_rules()
@@ -143,13 +151,19 @@ def parcel_finished_lines(platform: Platform, factory_id: str) -> list[UUID]:
     return made
 
 
-def _finished_line(uow: UnitOfWork, line_id: UUID, factory_id: str, origin: str, now: datetime) -> FinishedLine:
-    line = uow.session.get(OrderLineRow, line_id)
-    assert line is not None
-    order = uow.orders.get(line.order_id)
+def _finished_line(
+    uow: UnitOfWork,
+    line: OrderLineRow,
+    orders: dict[UUID, Order],
+    configurations: Configurations,
+    factory_id: str,
+    origin: str,
+    now: datetime,
+) -> FinishedLine:
+    order = orders[line.order_id]
     template = uow.templates.get(line.template_key)
-    assert order is not None and template is not None
-    config = configure(template, line.options, quantity=line.quantity)
+    config = configurations.of(line.template_key, line.options, line.quantity)
+    assert template is not None and config is not None
     return FinishedLine(
         line.id,
         order.id,
@@ -219,7 +233,10 @@ def record_event(platform: Platform, principal: Principal, parcel_id: UUID, even
         before = TrackingState.model_validate(row.tracking)
         state = apply(before, event)
         row.tracking, row.status = state.model_dump(mode="json"), state.status.value
-        country = uow.orders.get(row.order_id).ship_to.country  # type: ignore[union-attr]
+        ship_to, order_status = uow.session.execute(
+            select(OrderRow.ship_to, OrderRow.status).where(OrderRow.id == row.order_id)
+        ).one()
+        country = ship_to["country"]
         if state.customs_holds > before.customs_holds and promise_broken(state, row.promised_by, country):
             for line_id in row.line_ids:
                 _at_risk(
@@ -229,7 +246,7 @@ def record_event(platform: Platform, principal: Principal, parcel_id: UUID, even
                     now,
                     state.expected_delivery,
                 )
-        if state.progress is not ParcelStatus.created:
+        if state.progress is not ParcelStatus.created and _behind(OrderStatus(order_status), OrderStatus.shipped):
             _advance_order(uow, row.order_id, OrderStatus.shipped, now)
         if state.status is ParcelStatus.delivered and row.delivered_at is None:
             delivered_at = next(e.occurred_at for e in state.events if e.milestone.value == "delivered")
@@ -249,8 +266,9 @@ def record_event(platform: Platform, principal: Principal, parcel_id: UUID, even
 
 def _close_promises(uow: UnitOfWork, parcel: ParcelRow, country: str, delivered_at: datetime, now: datetime) -> None:
     zone = ZoneInfo(DESTINATION_ZONES.get(country, FALLBACK_ZONE))
+    promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, [UUID(x) for x in parcel.line_ids])
     for line_id in parcel.line_ids:
-        promise = uow.session.get(PromiseRow, UUID(line_id))
+        promise = promises.get(UUID(line_id))
         if promise is None or promise.delivered_at is not None:
             continue
         deadline = datetime.combine(promise.delivery_by + timedelta(days=1), time(0), tzinfo=zone)
@@ -264,22 +282,32 @@ def _close_promises(uow: UnitOfWork, parcel: ParcelRow, country: str, delivered_
     ]
     delivered = {
         x
-        for p in uow.session.scalars(select(ParcelRow).where(ParcelRow.order_id == parcel.order_id))
-        if p.delivered_at is not None
-        for x in p.line_ids
+        for lines_of, delivered_at in uow.session.execute(
+            select(ParcelRow.line_ids, ParcelRow.delivered_at).where(ParcelRow.order_id == parcel.order_id)
+        )
+        if delivered_at is not None
+        for x in lines_of
     }
     if set(lines) <= delivered:
         _advance_order(uow, parcel.order_id, OrderStatus.delivered, now)
 
 
+_PATH = [OrderStatus.in_production, OrderStatus.produced, OrderStatus.shipped, OrderStatus.delivered]
+
+
+def _behind(status: OrderStatus, target: OrderStatus) -> bool:
+    """Whether `_advance_order` would move an order in `status` towards `target`: orders only move forward,
+    so an order seen at or past the target needs neither the lock nor the read of its lines."""
+    return status in _PATH and _PATH.index(status) < _PATH.index(target)
+
+
 def _advance_order(uow: UnitOfWork, order_id: UUID, target: OrderStatus, now: datetime) -> None:
     """Walk the order forward to `target`; the first parcel on its way moves the whole order (a coarse status)."""
     order = uow.orders.get(order_id, for_update=True)
-    path = [OrderStatus.in_production, OrderStatus.produced, OrderStatus.shipped, OrderStatus.delivered]
-    if order is None or order.status not in path or path.index(order.status) >= path.index(target):
+    if order is None or not _behind(order.status, target):
         return
     while order.status is not target:
-        order.advance_to(path[path.index(order.status) + 1], now)
+        order.advance_to(_PATH[_PATH.index(order.status) + 1], now)
     uow.orders.save(order)
 
 

@@ -22,6 +22,7 @@ from meshfab.services.shipping import record_event
 from meshfab.sim.clock import SimClock
 from meshfab.sim.policies import OPERATOR
 from meshfab.sim.scenario import Carriers
+from meshfab.store.repositories import rows_by_key
 from meshfab.store.tables import FactoryRow, OrderRow, ParcelRow
 
 
@@ -47,15 +48,18 @@ class Shipping:
         self._last: datetime | None = None
 
     def book(self, parcel_ids: list[str]) -> None:
+        """Book the parcels in the order given (the carrier draws each journey from one seeded generator)."""
         with self.platform.uow() as uow:
-            for pid in parcel_ids:
-                row = uow.session.get(ParcelRow, UUID(pid))
+            ids = [UUID(pid) for pid in parcel_ids]
+            parcels = rows_by_key(uow.session, ParcelRow, ParcelRow.id, ids)
+            origins = rows_by_key(uow.session, FactoryRow, FactoryRow.id, (p.factory_id for p in parcels.values()))
+            orders = rows_by_key(uow.session, OrderRow, OrderRow.id, (p.order_id for p in parcels.values()))
+            lanes = {lane.id: lane for lane in uow.lanes.list()}
+            for pid in ids:
+                row = parcels.get(pid)
                 if row is None:
                     continue
-                origin = uow.session.get(FactoryRow, row.factory_id)
-                order = uow.session.get(OrderRow, row.order_id)
-                lane = uow.lanes.get(row.lane_id)
-                assert origin is not None and order is not None and lane is not None
+                origin, order, lane = origins[row.factory_id], orders[row.order_id], lanes[row.lane_id]
                 ref = ParcelRef(row.key, origin.country, order.ship_to["country"])
                 self.active[row.id] = self.carrier.book(ref, lane, row.ship_at)  # type: ignore[arg-type]
                 self.booked += 1

@@ -28,7 +28,7 @@ from meshfab.services import scheduling
 from meshfab.services.factories import set_status
 from meshfab.services.network import replan_network
 from meshfab.services.platform import Platform
-from meshfab.services.scheduling import schedule_factory
+from meshfab.services.scheduling import schedule_factories
 from meshfab.services.world import load_world
 from meshfab.settings import Settings
 from meshfab.sim.carriers import Shipping
@@ -166,10 +166,11 @@ class Simulation:
         while True:
             yield env.timeout(every)
             dirty, self.dirty = sorted(self.dirty), set()
-            for factory_id in dirty:
-                with self._timed("schedule"):
-                    schedule_factory(platform, factory_id, time_limit=self.scenario.planning.schedule_seconds)
-                self.record.schedules += 1
+            with self._timed("schedule"):
+                failed = schedule_factories(platform, dirty, time_limit=self.scenario.planning.schedule_seconds)
+            if failed:
+                raise next(iter(failed.values()))
+            self.record.schedules += len(dirty)
 
     def _planner(self, env: simpy.Environment, platform: Platform) -> Generator[simpy.Event, Any, None]:
         every = self.scenario.planning.replan_every_hours * 60
@@ -183,7 +184,13 @@ class Simulation:
         self.record.replans += 1
 
     def _outage(
-        self, env: simpy.Environment, platform: Platform, clock: SimClock, floor: ShopFloor, factory: str, start: Any,
+        self,
+        env: simpy.Environment,
+        platform: Platform,
+        clock: SimClock,
+        floor: ShopFloor,
+        factory: str,
+        start: Any,
         days: float,
     ) -> Generator[simpy.Event, Any, None]:
         """A factory goes dark (the services flag its promises), then comes back and is rescheduled."""

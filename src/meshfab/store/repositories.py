@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from meshfab.domain.catalog import Template
 from meshfab.domain.factories import Calendar, Factory, FactoryStatus, Location, Workcenter
@@ -31,6 +32,29 @@ from meshfab.store.tables import (
     TemplateRow,
     WorkOrderRow,
 )
+
+KEYS_PER_STATEMENT = 5000
+"""Keys one `IN (...)` carries at most: a statement holds at most 65,535 parameters."""
+
+RowT = TypeVar("RowT")
+KeyT = TypeVar("KeyT")
+
+
+def rows_by_key(
+    session: Session, model: type[RowT], column: InstrumentedAttribute[KeyT], keys: Iterable[KeyT]
+) -> dict[KeyT, RowT]:
+    """The rows whose `column` is one of `keys`, by key, in a statement per few thousand keys.
+
+    The batch form of `session.get` in a loop: the identity map holds rows only weakly, so a row read earlier
+    and no longer referenced costs a SELECT of its own each time it is wanted again.
+    """
+    wanted = list(dict.fromkeys(keys))
+    found: dict[KeyT, RowT] = {}
+    for start in range(0, len(wanted), KEYS_PER_STATEMENT):
+        query = select(model).where(column.in_(wanted[start : start + KEYS_PER_STATEMENT]))
+        found |= {getattr(row, column.key): row for row in session.scalars(query)}
+    return found
+
 
 _PARSED: dict[str, tuple[str, Template]] = {}
 """Parsed templates by key and document digest, process-wide: parsing a document and compiling its rules costs
@@ -62,16 +86,21 @@ def _upsert(session: Session, model: type[Any], key: str, values: dict[str, Any]
 class TemplateRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._known: dict[str, Template | None] = {}
+        """templates read in this unit of work: a planner asks for the same few once per line it reads"""
 
     def get(self, key: str) -> Template | None:
-        row = self.session.get(TemplateRow, key)
-        return None if row is None else _template(row)
+        if key not in self._known:
+            row = self.session.get(TemplateRow, key)
+            self._known[key] = None if row is None else _template(row)
+        return self._known[key]
 
     def list(self) -> list[Template]:
         return [_template(r) for r in self.session.scalars(select(TemplateRow).order_by(TemplateRow.key))]
 
     def put(self, template: Template) -> bool:
         """Insert or replace; returns True when the template is new."""
+        self._known.pop(template.key, None)
         document = template.model_dump(mode="json", exclude_none=True)
         row = self.session.get(TemplateRow, template.key, with_for_update=True)
         if row is None:
@@ -163,56 +192,79 @@ def _lane(row: LaneRow) -> Lane:
 class MerchantRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._known: dict[str, Merchant | None] = {}
+        """merchants read in this unit of work: making parcels asks once per parcel for the same few"""
 
     def get(self, merchant_id: str) -> Merchant | None:
-        row = self.session.get(MerchantRow, merchant_id)
-        return None if row is None else Merchant.model_validate({c: getattr(row, c) for c in Merchant.model_fields})
+        if merchant_id not in self._known:
+            row = self.session.get(MerchantRow, merchant_id)
+            self._known[merchant_id] = (
+                None if row is None else Merchant.model_validate({c: getattr(row, c) for c in Merchant.model_fields})
+            )
+        return self._known[merchant_id]
 
     def list(self) -> list[Merchant]:
         rows = self.session.scalars(select(MerchantRow).order_by(MerchantRow.id))
         return [Merchant.model_validate({c: getattr(r, c) for c in Merchant.model_fields}) for r in rows]
 
     def put(self, merchant: Merchant) -> bool:
+        self._known.pop(merchant.id, None)
         return _upsert(self.session, MerchantRow, merchant.id, merchant.model_dump(mode="json"))
 
 
 class OrderRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._rows: dict[UUID, OrderRow] = {}
+        self._lines: dict[UUID, OrderLineRow] = {}
+        """rows read or added in this unit of work, held so that `save` writes them without reading them again;
+        reads still go to the database (`populate_existing`): holding rows must not make a read stale"""
 
     def add(self, order: Order) -> None:
         row = OrderRow(id=order.id, created_at=order.created_at)
         _fill_order_row(row, order)
         self.session.add(row)
+        self._rows[order.id] = row
         self.session.flush()  # lines reference the order; no ORM relationship orders the inserts for us
         for line in order.lines:
-            self.session.add(
-                OrderLineRow(
-                    id=line.id,
-                    order_id=order.id,
-                    line_no=line.line_no,
-                    template_key=line.template_key,
-                    options=line.options,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    factory_id=line.factory_id,
-                )
+            line_row = OrderLineRow(
+                id=line.id,
+                order_id=order.id,
+                line_no=line.line_no,
+                template_key=line.template_key,
+                options=line.options,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                factory_id=line.factory_id,
             )
+            self.session.add(line_row)
+            self._lines[line.id] = line_row
         self.session.flush()
 
     def get(self, order_id: UUID, *, for_update: bool = False) -> Order | None:
-        row = self.session.get(OrderRow, order_id, with_for_update=for_update)
+        row = self.session.get(OrderRow, order_id, with_for_update=for_update, populate_existing=True)
         if row is None:
             return None
         return self._to_domain([row])[0]
 
+    def get_many(self, order_ids: Iterable[UUID], *, for_update: bool = False) -> list[Order]:
+        """Several orders, by id, in three statements per few thousand; `for_update` locks them in id order,
+        the order one `get` after another in sorted order would lock them in."""
+        wanted = sorted(set(order_ids))
+        orders: list[Order] = []
+        for start in range(0, len(wanted), KEYS_PER_STATEMENT):
+            query = select(OrderRow).where(OrderRow.id.in_(wanted[start : start + KEYS_PER_STATEMENT]))
+            query = query.order_by(OrderRow.id).execution_options(populate_existing=True)
+            orders += self._to_domain(list(self.session.scalars(query.with_for_update() if for_update else query)))
+        return orders
+
     def save(self, order: Order) -> None:
-        row = self.session.get(OrderRow, order.id)
+        row = self._rows.get(order.id) or self.session.get(OrderRow, order.id)
         if row is None:
             raise LookupError(order.id)
         _fill_order_row(row, order)
         for line in order.lines:
-            line_row = self.session.get(OrderLineRow, line.id)
+            line_row = self._lines.get(line.id) or self.session.get(OrderLineRow, line.id)
             if line_row is not None:
                 line_row.factory_id = line.factory_id
 
@@ -230,9 +282,16 @@ class OrderRepository:
     def _to_domain(self, rows: list[OrderRow]) -> list[Order]:
         if not rows:
             return []
-        line_rows = self.session.scalars(
-            select(OrderLineRow).where(OrderLineRow.order_id.in_([r.id for r in rows])).order_by(OrderLineRow.line_no)
+        self._rows |= {r.id: r for r in rows}
+        line_rows = list(
+            self.session.scalars(
+                select(OrderLineRow)
+                .where(OrderLineRow.order_id.in_([r.id for r in rows]))
+                .order_by(OrderLineRow.line_no)
+                .execution_options(populate_existing=True)  # fresh, as if no row were held
+            )
         )
+        self._lines |= {lr.id: lr for lr in line_rows}
         lines: dict[UUID, list[OrderLine]] = {r.id: [] for r in rows}
         promises = {
             p.line_id: LinePromise(p.delivery_by, p.ship_at, PromiseStatus(p.status), region, p.factory_id)

@@ -25,6 +25,10 @@ class UnitOfWork:
         self._sessions = sessions
 
     def __enter__(self) -> UnitOfWork:
+        return self.open()
+
+    def open(self) -> UnitOfWork:
+        """Begin the unit of work; for callers that keep several open at once and cannot nest `with`s."""
         self.session = self._sessions()
         self.templates = TemplateRepository(self.session)
         self.factories = FactoryRepository(self.session)
@@ -37,6 +41,10 @@ class UnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Roll back whatever was not committed and give the connection back."""
         self.session.rollback()
         self.session.close()
 
