@@ -39,10 +39,14 @@ def solve_subproblem(
     det_time: float,
     max_time: float,
     seed: int,
-    workers: int, lower_bound: float | None = None,
+    workers: int,
+    lower_bound: float | None = None,
+    allowed: np.ndarray | None = None,
 ) -> SubResult:
     """Re-optimise the ``free`` lines, hinted with ``choice``. ``lower_bound`` (on the whole plan, valid for the
-    complete problem) is added as a constraint on the objective when every line is free: it prunes the search."""
+    complete problem) is added as a constraint on the objective when every line is free: it prunes the search.
+    ``allowed`` (per option) leaves out options no better plan uses (reduced-cost fixing); the options of
+    ``choice`` must be among those allowed."""
     free_mask = np.zeros(t.n_lines, dtype=bool)
     free_mask[free] = True
     res = residual_capacity(t, choice, skip=free_mask)
@@ -57,6 +61,8 @@ def solve_subproblem(
         lits = []
         for o in range(int(t.line_start[line]), int(t.line_start[line + 1])):
             ents = range(int(es[o]), int(es[o + 1]))
+            if allowed is not None and not allowed[o]:
+                continue
             if any(em[k] > res[eb[k]] for k in ents):
                 continue
             x = model.new_bool_var("")

@@ -27,6 +27,12 @@ class KnapsackRelaxation:
     bound: float  # valid lower bound on the cost of any plan
     prices: np.ndarray  # best line prices found
     rows: np.ndarray  # the row each line fits best under those prices (capacity may be exceeded)
+    loss: np.ndarray  # [row, line]: how much the bound rises when the line is forced into that row (inf: cannot)
+
+    def allowed(self, upper: float) -> np.ndarray:
+        """[row, line] pairs that some plan costing at most ``upper`` may use (reduced-cost fixing): forcing any
+        other pair lifts the bound above ``upper``. A plan of cost ``upper`` keeps all its own pairs."""
+        return self.bound + self.loss <= upper + 1e-6 * max(1.0, abs(upper))
 
 
 def dp_capacity(g: GapForm) -> np.ndarray | None:
@@ -65,7 +71,8 @@ def relax(g: GapForm, cap: np.ndarray, upper: float, iterations: int, bucket_pri
     if not np.isfinite(best):
         best, _ = _evaluate(g, cap, best_u)
     # rounding in the sums: keep the bound on the safe side
-    return KnapsackRelaxation(best - 1e-7 * max(1.0, abs(best)) * n, best_u, _preferred_rows(g, cap, best_u))
+    loss = _forcing_loss(g, cap, best_u)
+    return KnapsackRelaxation(best - 1e-7 * max(1.0, abs(best)) * n, best_u, np.argmin(loss, axis=0), loss)
 
 
 def _evaluate(g: GapForm, cap: np.ndarray, u: np.ndarray) -> tuple[float, np.ndarray]:
@@ -104,8 +111,9 @@ def _knapsacks(profit: np.ndarray, load: np.ndarray, cap: np.ndarray) -> tuple[n
     return value[rows, cap], take
 
 
-def _preferred_rows(g: GapForm, cap: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """For each line the row whose knapsack loses least when forced to hold it (forward and backward DP tables)."""
+def _forcing_loss(g: GapForm, cap: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """For each row and line, what that row's knapsack loses when forced to hold the line (forward and backward DP
+    tables): the bound with the line there. The row losing least is where the prices say the line belongs."""
     profit = (u[None, :] - g.cost)[:-1]
     load = g.load[:-1]
     m, n = profit.shape
@@ -134,4 +142,4 @@ def _preferred_rows(g: GapForm, cap: np.ndarray, u: np.ndarray) -> np.ndarray:
         loss[:-1, j] = np.where((room >= 0) & np.isfinite(g.cost[:-1, j]), best - (rest + profit[:, j]), np.inf)
     loss[-1] = g.cost[-1] - u  # the unlimited row: forcing a line there costs its reduced cost, if positive
     loss[-1] = np.maximum(loss[-1], 0.0) + 1e-9
-    return np.argmin(loss, axis=0)
+    return loss

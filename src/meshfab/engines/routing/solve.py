@@ -10,10 +10,13 @@ Method (a Lagrangian-priced large neighbourhood search over CP-SAT):
    (one bucket per option, the GAP benchmarks) then get a short whole-model CP-SAT probe (5 % of the limit;
    easy instances end there, proven optimal), the knapsack relaxation of the assignment constraints (5 %,
    :mod:`.knapsack`: a bound about 0.1 % below the optimum on type D, and a start plan in the optimum's basin)
-   and a tabu search (80 %, three runs with different seeds from that start) with shift, swap and ejection-chain
-   moves and per-bucket adaptive penalties on excess minutes (:mod:`.tabu`): on the hard GAP classes CP-SAT
-   alone stalls about 1 % above the optimum on two cores, the tabu search gets closer, and CP-SAT then finishes
-   from its plan.
+   and the compiled tabu search of :mod:`.tabu` (shift, swap and ejection-chain moves, adaptive penalties on
+   excess minutes, elite plans and path relinking; one search per worker, up to two) for 45 %. On the hard GAP
+   classes CP-SAT alone stalls about 1 % above the optimum on two cores; on d20100 the tabu search reaches about
+   1 % within a second, and LNS from its plan about 0.8 %.
+   Reduced-cost fixing then drops every (line, bucket) pair whose forced knapsack bound exceeds the best plan's
+   cost (no better plan can use it) and a second tabu search runs over what is left (15 %); the exact model
+   below gets only the pairs left by the best plan, and with several workers only 10 % of the limit, LNS the rest.
    Candidate tables whose plan strands lines (multi-capability lines find no same-day room in every bucket)
    get rescue options: every capable factory and day is scanned against the residual capacity (:mod:`.rescue`).
    The subgradient then runs towards that plan's cost, so its bound is tight, and its prices give a second
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -49,16 +53,18 @@ from meshfab.engines.routing.lagrangian import LagrangeState, subgradient
 from meshfab.engines.routing.options import OptionTable, build_options
 from meshfab.engines.routing.problem import CostSplit, RoutingProblem, RoutingResult, RoutingStatus
 from meshfab.engines.routing.rescue import rescue_options
-from meshfab.engines.routing.tabu import GapForm, gap_form, tabu_search, to_choice, to_rows
+from meshfab.engines.routing.tabu import GapForm, gap_form, iteration_work, tabu_search, to_choice, to_rows
 
 EXACT_OPTION_LIMIT = 60_000  # complete tables up to this size are first handed whole to CP-SAT
 DET_PER_SECOND = 0.3  # with one worker: CP-SAT deterministic time budgeted per second of time limit, leaving
 # head-room so that the wall clock is rarely what stops the search (which would break determinism)
-TABU_SHARE = 0.8  # share of the time limit for the tabu search on generalised-assignment tables
+TABU_SHARE = 0.45  # share of the time limit for the tabu search on generalised-assignment tables
+FIXED_SHARE = 0.15  # then for a second one over the pairs that reduced-cost fixing leaves
+WHOLE_SHARE = 0.1  # then (several workers) for the whole model, leaving the rest to LNS: from the tabu search's
+# plan on d20100, LNS took 0.95 % to 0.78 % above the optimum within 5 s
 PROBE_SHARE = 0.05  # first, a short whole-model CP-SAT run: it proves the easy instances optimal at once
 KNAPSACK_SHARE = 0.05  # then the knapsack relaxation: its bound, and the plan its prices point to
-TABU_WORK_PER_SECOND = 2.5e7  # matrix cells evaluated per second: sets a fixed (deterministic) number of moves
-TABU_RUNS = 3  # independent runs (seeds) sharing the moves: one run mostly stalls in its basin within seconds
+TABU_WORK_PER_SECOND = 1.5e8  # moves evaluated per second (one worker): sets a fixed number of iterations
 FINISH_SECONDS_PER_LINE = 1e-5  # kept back from LNS to price and split the answer: 1 s for 100,000 lines
 DP_CELLS_PER_SECOND = 8e7  # knapsack DP cells per second: sets a fixed number of subgradient steps
 
@@ -82,6 +88,7 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     choice = shift_pass(t, greedy(t, lam0), deadline=phase(0.3))
     form = gap_form(t) if complete else None
     relaxed: KnapsackRelaxation | None = None
+    allowed_options: np.ndarray | None = None  # options a plan better than the best so far may use
     if form is not None:  # generalised-assignment form: tabu search first, so the bound has a good target
         probe = solve_subproblem(
             t,
@@ -97,9 +104,19 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
         if plan_cost(t, probe.choice) < plan_cost(t, choice):
             choice = probe.choice
         relaxed = _knapsack_phase(t, form, choice, time_limit, subgradient(t, plan_cost(t, choice), iterations))
-        choice = _tabu_phase(
-            t, form, choice, relaxed, start + (PROBE_SHARE + KNAPSACK_SHARE + TABU_SHARE) * time_limit, time_limit, seed
-        )
+        start_rows = to_rows(form, choice) if relaxed is None else relaxed.rows
+        until = start + (PROBE_SHARE + KNAPSACK_SHARE + TABU_SHARE) * time_limit
+        choice = _tabu_phase(t, form, choice, start_rows, TABU_SHARE * time_limit, until, seed, workers)
+        if relaxed is not None:  # only the pairs a better plan may use: a smaller search for the rest
+            allowed = relaxed.allowed(plan_cost(t, choice))
+            fixed = replace(form, cost=np.where(allowed, form.cost, np.inf))
+            until += FIXED_SHARE * time_limit
+            choice = _tabu_phase(
+                t, fixed, choice, to_rows(form, choice), FIXED_SHARE * time_limit, until, seed + 7, workers
+            )
+            allowed = relaxed.allowed(plan_cost(t, choice))
+            allowed_options = np.zeros(len(t.opt_line), dtype=bool)
+            allowed_options[form.option[allowed & (form.option >= 0)]] = True
     if not complete and (choice < 0).any():  # candidates left lines without room: look wider for them
         t, choice = rescue_options(problem, t, choice, phase(0.4))
     state = subgradient(t, plan_cost(t, choice), iterations, deadline=phase(0.55))
@@ -114,15 +131,17 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     det_used = 0.0
     rng = np.random.default_rng(seed)
     if complete and len(t.opt_line) <= EXACT_OPTION_LIMIT:
+        whole_cap = math.inf if form is None or workers == 1 else WHOLE_SHARE * time_limit
         sub = solve_subproblem(
             t,
             choice,
             np.arange(t.n_lines),
             det_time=(0.8 if form is not None else 0.3) * det_budget,
-            max_time=deadline - time.perf_counter(),
+            max_time=min(deadline - time.perf_counter(), whole_cap),
             seed=seed,
             workers=workers,
             lower_bound=bound,
+            allowed=allowed_options,
         )
         det_used += sub.deterministic_time
         if plan_cost(t, sub.choice) <= plan_cost(t, choice):
@@ -150,26 +169,23 @@ def _tabu_phase(
     t: OptionTable,
     form: GapForm,
     choice: np.ndarray,
-    relaxed: KnapsackRelaxation | None,
+    start_rows: np.ndarray,
+    seconds: float,
     until: float,
-    time_limit: float,
     seed: int,
+    workers: int,
 ) -> np.ndarray:
-    """Tabu search for a fixed number of moves (``until`` is only a safety stop), from the rows the knapsack
-    prices prefer when there are some (their plan is usually over capacity, but in the optimum's basin), else from
-    ``choice``; the better of ``choice`` and the search's best comes back.
+    """Tabu search from ``start_rows``; the better of ``choice`` and the search's best comes back.
 
-    Running CP-SAT on the other core at the same time was tried: on a shared two-core machine the tabu search
-    then slows down more than CP-SAT gains, so the phases run one after the other."""
-    n, m = form.cost.shape[1], form.cost.shape[0]
-    moves = int(TABU_SHARE * time_limit * TABU_WORK_PER_SECOND / (m * n + n * n)) + 1
-    start = to_rows(form, choice) if relaxed is None else relaxed.rows
-    for run in range(TABU_RUNS):
-        found = tabu_search(form, start, moves // TABU_RUNS + 1, until, seed + run)
-        if found is not None:
-            found_choice = to_choice(form, found)
-            if plan_cost(t, found_choice) < plan_cost(t, choice):
-                choice = found_choice
+    With one worker it runs a fixed number of iterations worth ``seconds`` (``until`` is only a safety stop);
+    with more, two searches with different seeds run side by side until ``until`` (the compiled loops release
+    the GIL, so they use both cores)."""
+    iterations = int(seconds * TABU_WORK_PER_SECOND / iteration_work(form)) + 1 if workers == 1 else 10**12
+    found = tabu_search(form, start_rows, iterations, until, seed, workers=min(workers, 2))
+    if found is not None:
+        found_choice = to_choice(form, found)
+        if plan_cost(t, found_choice) < plan_cost(t, choice):
+            choice = found_choice
     return choice
 
 
