@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -52,3 +56,14 @@ def place_order_body(
     }
     body.update(changes)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def benchmark_module(name: str) -> ModuleType:
+    """A script of ``benchmarks/`` imported as a module, so tests read instances with its own parser."""
+    path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[f"{name}_bench"] = module
+    spec.loader.exec_module(module)
+    return module

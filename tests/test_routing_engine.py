@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from meshfab.engines.routing import (
     solve,
 )
 from meshfab.engines.routing.generator import random_world, with_status
+from tests.helpers import benchmark_module
 
 DATA = Path(__file__).parent / "data"
 
@@ -163,11 +162,7 @@ def test_bad_solver_parameters_are_rejected() -> None:
 
 def test_gap_instance_through_the_engine_reaches_the_published_optimum() -> None:
     """gap1 instance c1-1 (Cattrysse et al. 1994, OR-Library gap1), minimisation optimum 261."""
-    spec = importlib.util.spec_from_file_location("gap_bench", Path(__file__).parents[1] / "benchmarks" / "gap.py")
-    assert spec and spec.loader
-    gap = importlib.util.module_from_spec(spec)
-    sys.modules["gap_bench"] = gap
-    spec.loader.exec_module(gap)
+    gap = benchmark_module("gap")
     inst = gap.read_instance(DATA / "gap1-1.txt")
     r = solve(gap.to_problem(inst), time_limit=10)
     assert r.unassigned == []

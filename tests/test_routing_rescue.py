@@ -15,6 +15,7 @@ from meshfab.engines.routing.heuristics import greedy, plan_cost, residual_capac
 from meshfab.engines.routing.options import build_options
 from meshfab.engines.routing.rescue import rescue_options
 from meshfab.engines.routing.tabu import gap_form, tabu_search, to_choice, to_rows
+from tests.helpers import benchmark_module
 
 
 def test_rescued_lines_fit_the_capacity_left() -> None:
@@ -36,14 +37,7 @@ def test_rescued_lines_fit_the_capacity_left() -> None:
 
 
 def test_tabu_search_keeps_gap_plans_feasible_and_no_worse() -> None:
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location("gap_bench", Path(__file__).parents[1] / "benchmarks" / "gap.py")
-    assert spec and spec.loader
-    gap = importlib.util.module_from_spec(spec)
-    sys.modules["gap_bench"] = gap
-    spec.loader.exec_module(gap)
+    gap = benchmark_module("gap")
     t = build_options(gap.to_problem(gap.read_instance(Path(__file__).parent / "data" / "gap1-1.txt")))
     form = gap_form(t)
     assert form is not None

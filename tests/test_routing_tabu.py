@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -14,17 +13,13 @@ from meshfab.engines.routing.knapsack import dp_capacity, relax
 from meshfab.engines.routing.lagrangian import subgradient
 from meshfab.engines.routing.options import build_options
 from meshfab.engines.routing.tabu import FORBIDDEN, GapForm, _relink, gap_form, tabu_search
+from tests.helpers import benchmark_module
 
 DATA = Path(__file__).parent / "data"
 
 
-def _gap_module():
-    spec = importlib.util.spec_from_file_location("gap_bench", Path(__file__).parents[1] / "benchmarks" / "gap.py")
-    assert spec and spec.loader
-    gap = importlib.util.module_from_spec(spec)
-    sys.modules["gap_bench"] = gap
-    spec.loader.exec_module(gap)
-    return gap
+def _gap_module() -> ModuleType:
+    return benchmark_module("gap")
 
 
 def _form(cost: np.ndarray, load: np.ndarray, cap: np.ndarray, unassigned: float = 1e6) -> GapForm:
