@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 from fastapi.testclient import TestClient
 
 SHIP_TO = {
@@ -67,3 +68,21 @@ def benchmark_module(name: str) -> ModuleType:
     sys.modules[f"{name}_bench"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def random_gap_table(
+    rng: np.random.Generator, m: int, n: int, max_load: int
+) -> tuple[Any, Any, np.ndarray, np.ndarray, np.ndarray]:
+    """A small random generalised-assignment table shaped like type D (cost falls as load rises, capacities at
+    80 % of the mean row load), as the routing engine sees it: (option table, matrix form, cost, load, capacity)."""
+    from meshfab.engines.routing.options import build_options
+    from meshfab.engines.routing.tabu import gap_form
+
+    gap = benchmark_module("gap")
+    load = rng.integers(5, max_load, size=(m, n))
+    cost = 111 - load + rng.integers(-10, 11, size=(m, n))
+    cap = (0.8 * load.sum(axis=1) / m).astype(int)
+    t = build_options(gap.to_problem(gap.GapInstance("rnd", cost.tolist(), load.tolist(), cap.tolist())))
+    form = gap_form(t)
+    assert form is not None
+    return t, form, cost, load, cap

@@ -13,7 +13,7 @@ from meshfab.engines.routing.knapsack import dp_capacity, relax
 from meshfab.engines.routing.lagrangian import subgradient
 from meshfab.engines.routing.options import build_options
 from meshfab.engines.routing.tabu import gap_form, tabu_search
-from tests.helpers import benchmark_module
+from tests.helpers import benchmark_module, random_gap_table
 
 DATA = Path(__file__).parent / "data"
 
@@ -48,16 +48,9 @@ def test_knapsack_bound_is_valid_and_tighter_than_the_capacity_relaxation() -> N
 
 def test_knapsack_bound_never_exceeds_a_brute_force_optimum() -> None:
     rng = np.random.default_rng(3)
-    gap = _gap_module()
+    n = 7
     for _ in range(5):
-        m, n = 3, 7
-        load = rng.integers(5, 25, size=(m, n))
-        cost = 111 - load + rng.integers(-10, 11, size=(m, n))
-        cap = (0.8 * load.sum(axis=1) / m).astype(int)
-        inst = gap.GapInstance("rnd", cost.tolist(), load.tolist(), cap.tolist())
-        t = build_options(gap.to_problem(inst))
-        form = gap_form(t)
-        assert form is not None
+        t, form, cost, load, cap = random_gap_table(rng, 3, n, max_load=25)
         lp = subgradient(t, float(cost.max() * n), 100)
         r = relax(form, dp_capacity(form), float(cost.max() * n), 100, lp.multipliers)
         assert r.bound <= _brute_force_optimum(cost, load, cap) + 1e-9

@@ -13,7 +13,7 @@ from meshfab.engines.routing.knapsack import dp_capacity, relax
 from meshfab.engines.routing.lagrangian import subgradient
 from meshfab.engines.routing.options import build_options
 from meshfab.engines.routing.tabu import FORBIDDEN, GapForm, _relink, gap_form, tabu_search
-from tests.helpers import benchmark_module
+from tests.helpers import benchmark_module, random_gap_table
 
 DATA = Path(__file__).parent / "data"
 
@@ -125,18 +125,10 @@ def _brute_force(g: GapForm) -> tuple[float, np.ndarray]:
 
 def test_reduced_cost_fixing_keeps_every_pair_of_an_optimal_plan() -> None:
     """The pairs left out by fixing at an upper bound must never be needed by a plan that good (brute force)."""
-    gap = _gap_module()
     rng = np.random.default_rng(8)
-    pruned = 0
+    pruned, n = 0, 8
     for _ in range(6):
-        m, n = 3, 8
-        load = rng.integers(5, 30, size=(m, n))
-        cost = 111 - load + rng.integers(-10, 11, size=(m, n))
-        cap = (0.8 * load.sum(axis=1) / m).astype(int)
-        inst = gap.GapInstance("rnd", cost.tolist(), load.tolist(), cap.tolist())
-        t = build_options(gap.to_problem(inst))
-        form = gap_form(t)
-        assert form is not None
+        t, form, _, _, _ = random_gap_table(rng, 3, n, max_load=30)
         opt, rows = _brute_force(form)
         lp = subgradient(t, opt, 100)
         r = relax(form, dp_capacity(form), opt, 200, lp.multipliers)
