@@ -136,7 +136,7 @@ def _stored(demo: Platform, factory_id: str) -> tuple[list, list, list]:
 def test_factories_scheduled_together_get_what_one_at_a_time_gives(demo: Platform) -> None:
     factories = sorted({place(demo, t, 3, 2)[0].lines[0].factory_id or "" for t in ("flag", "medal", "team-shirt")})
     assert len(factories) >= 2
-    scheduling._LAST.clear()  # both ways start cold: warm starts from other tests would make them differ
+    scheduling.forget_schedules()  # both ways start cold: warm starts from other tests would make them differ
     failed = scheduling.schedule_factories(demo, [*factories, "nowhere"], time_limit=2, workers=2)
     assert list(failed) == ["nowhere"] and isinstance(failed["nowhere"], NotFound)
     together = {f: _stored(demo, f) for f in factories}
@@ -146,7 +146,7 @@ def test_factories_scheduled_together_get_what_one_at_a_time_gives(demo: Platfor
         )
         order = [p["factory_id"] for p in released]
         assert order == sorted(order, key=factories.index) and set(order) == set(factories)
-    scheduling._LAST.clear()
+    scheduling.forget_schedules()
     for factory_id in factories:
         scheduling.schedule_factory(demo, factory_id, time_limit=2)
     assert {f: _stored(demo, f) for f in factories} == together  # the same lots keep the same work orders

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     replan_seconds: float = 5.0
     replan_horizon_days: int = 30
     schedule_seconds: float = 3.0
+    schedule_seconds_per_operation: float = 0.0
+    """above 0: a factory's solve gets this many seconds per operation (at least 0.1), `schedule_seconds` at most"""
     schedule_workers: int = 2
     """factory schedules solved at once when several are due together (after a re-plan, in the twin)"""
     log_level: str = "INFO"

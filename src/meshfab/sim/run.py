@@ -107,12 +107,13 @@ class Simulation:
             database_url=url,
             replan_seconds=s.planning.replan_seconds,
             schedule_seconds=s.planning.schedule_seconds,
+            schedule_seconds_per_operation=s.planning.schedule_seconds_per_operation,
             handover_margin_minutes=s.planning.handover_margin_minutes,
         )
         env = simpy.Environment()
         clock = SimClock(env, s.start)
         platform = Platform(engine=make_engine(url, pool_size=4), settings=settings, clock=clock)
-        scheduling._LAST.clear()  # warm starts belong to one run: another policy's schedules must not leak in
+        scheduling.forget_schedules()  # they belong to one run: another policy's schedules must not leak in
         with seeded_ids(s.seed):
             load_world(platform, self.world)
             with platform.uow() as uow:

@@ -97,6 +97,12 @@ class Planning(_Strict):
     replan_seconds: float = Field(default=1.5, gt=0, le=60)
     schedule_every_hours: float = Field(default=8.0, gt=0)
     schedule_seconds: float = Field(default=0.5, gt=0, le=60)
+    schedule_seconds_per_operation: float = Field(
+        default=0.003,
+        ge=0,
+        le=60,
+        description="a factory's solve gets this much per operation (at least 0.1 s), schedule_seconds at most; 0: all",
+    )
     handover_margin_minutes: int = Field(
         default=0,
         ge=0,
