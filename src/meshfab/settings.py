@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     idempotency_hours: int = 24
     offer_minutes: int = 15
     horizon_days: int = 60
+    capacity_ttl_seconds: float = 2.0
+    """wall seconds the in-memory capacity view may lag writes made by other processes (see `CapacityView`)"""
     handover_margin_minutes: int = 0
     """promises ship at a cutoff only if the line is planned ready this long before it"""
     replan_minutes: float = 5.0

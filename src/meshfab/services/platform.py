@@ -26,7 +26,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         self._sessions: sessionmaker[Session] = sessionmaker(bind=self.engine, expire_on_commit=False)
-        self.capacity = CapacityView(days=self.settings.horizon_days)
+        self.capacity = CapacityView(ttl=self.settings.capacity_ttl_seconds, days=self.settings.horizon_days)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self._sessions)

@@ -210,19 +210,17 @@ def _locked_snapshot(
     now: datetime,
     days: int,
 ) -> CapacitySnapshot | None:
+    """A snapshot of the locked buckets, holding what `check` reads and no more: no lanes (a plan's lane and
+    cutoff were fixed at the quote, `check` reads neither), and the setup families of the buckets only where a
+    reservation counts on a family's lot being there."""
     if not factories:
         return None
-    lanes = [uow.lanes.get(lane_id) for lane_id in sorted({o.lane_id for _, o in offers})]
     first: date = min(f.local_day(now) for f in factories)
     last = first + timedelta(days=days)
     in_range = [b for b in buckets.values() if first <= b.day < last]
+    saved = [(r.factory_id, r.capability, r.day) for _, o in offers for r in o.reservations if r.setup_saved]
     return CapacitySnapshot(
-        factories,
-        [lane for lane in lanes if lane is not None],
-        now=now,
-        days=days,
-        buckets=in_range,
-        families=families_in(uow.session, list(buckets)),
+        factories, [], now=now, days=days, buckets=in_range, families=families_in(uow.session, saved)
     )
 
 

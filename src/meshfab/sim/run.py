@@ -7,6 +7,7 @@ scenario gives (the same loops `serve` runs on the wall clock).
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import uuid
@@ -109,10 +110,11 @@ class Simulation:
             schedule_seconds=s.planning.schedule_seconds,
             schedule_seconds_per_operation=s.planning.schedule_seconds_per_operation,
             handover_margin_minutes=s.planning.handover_margin_minutes,
+            capacity_ttl_seconds=math.inf,  # no other process writes: the view follows simulated time alone
         )
         env = simpy.Environment()
         clock = SimClock(env, s.start)
-        platform = Platform(engine=make_engine(url, pool_size=4), settings=settings, clock=clock)
+        platform = Platform(engine=make_engine(url, pool_size=4, pre_ping=False), settings=settings, clock=clock)
         scheduling.forget_schedules()  # they belong to one run: another policy's schedules must not leak in
         with seeded_ids(s.seed):
             load_world(platform, self.world)

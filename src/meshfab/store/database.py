@@ -46,10 +46,12 @@ def ensure_database(admin_url: str, database: str) -> None:
         engine.dispose()
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engine:
+    """`pre_ping=False` only for a server whose life is the caller's own (a simulation run's): the ping costs a
+    round trip per checkout, paid only to survive a restart such a caller never sees."""
     return create_engine(
         to_sqlalchemy_url(url),
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, insert, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from meshfab.domain.catalog import Template
@@ -62,6 +62,11 @@ far more than a configure call, and a template object that stays the same lets t
 compiled form."""
 
 
+_STAMPED: dict[str, tuple[tuple[int, datetime], Template]] = {}
+"""Parsed templates by key and (version, updated_at), process-wide: `put` raises the version of a changed
+template and a template stored anew gets a new `updated_at`, so a known stamp spares reading the document."""
+
+
 def _template(row: TemplateRow) -> Template:
     digest = hashlib.sha256(json.dumps(row.document, sort_keys=True).encode()).hexdigest()
     cached = _PARSED.get(row.key)
@@ -91,9 +96,25 @@ class TemplateRepository:
 
     def get(self, key: str) -> Template | None:
         if key not in self._known:
-            row = self.session.get(TemplateRow, key)
-            self._known[key] = None if row is None else _template(row)
+            self._known[key] = self._read(key)
         return self._known[key]
+
+    def _read(self, key: str) -> Template | None:
+        """The stored template; its document is read and checked only when its version stamp is new to us."""
+        stamp = self.session.execute(
+            select(TemplateRow.version, TemplateRow.updated_at).where(TemplateRow.key == key)
+        ).first()
+        if stamp is None:
+            return None
+        known = _STAMPED.get(key)
+        if known is not None and known[0] == tuple(stamp):
+            return known[1]
+        row = self.session.get(TemplateRow, key)
+        if row is None:
+            return None
+        template = _template(row)
+        _STAMPED[key] = ((row.version, row.updated_at), template)
+        return template
 
     def list(self) -> list[Template]:
         return [_template(r) for r in self.session.scalars(select(TemplateRow).order_by(TemplateRow.key))]
@@ -217,29 +238,29 @@ class OrderRepository:
         self.session = session
         self._rows: dict[UUID, OrderRow] = {}
         self._lines: dict[UUID, OrderLineRow] = {}
-        """rows read or added in this unit of work, held so that `save` writes them without reading them again;
+        """rows read in this unit of work, held so that `save` writes them without reading them again;
         reads still go to the database (`populate_existing`): holding rows must not make a read stale"""
 
     def add(self, order: Order) -> None:
-        row = OrderRow(id=order.id, created_at=order.created_at)
-        _fill_order_row(row, order)
-        self.session.add(row)
-        self._rows[order.id] = row
-        self.session.flush()  # lines reference the order; no ORM relationship orders the inserts for us
-        for line in order.lines:
-            line_row = OrderLineRow(
-                id=line.id,
-                order_id=order.id,
-                line_no=line.line_no,
-                template_key=line.template_key,
-                options=line.options,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                factory_id=line.factory_id,
-            )
-            self.session.add(line_row)
-            self._lines[line.id] = line_row
-        self.session.flush()
+        """The order, then its lines (they reference it: no ORM relationship orders the inserts for us), each as
+        one statement outside the unit of work's per-object bookkeeping: placing writes them once."""
+        self.session.execute(
+            insert(OrderRow), [{"id": order.id, "created_at": order.created_at, **_order_columns(order)}]
+        )
+        lines = [
+            {
+                "id": line.id,
+                "order_id": order.id,
+                "line_no": line.line_no,
+                "template_key": line.template_key,
+                "options": line.options,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "factory_id": line.factory_id,
+            }
+            for line in order.lines
+        ]
+        self.session.execute(insert(OrderLineRow), lines)
 
     def get(self, order_id: UUID, *, for_update: bool = False) -> Order | None:
         row = self.session.get(OrderRow, order_id, with_for_update=for_update, populate_existing=True)
@@ -332,16 +353,23 @@ class OrderRepository:
         ]
 
 
+def _order_columns(order: Order) -> dict[str, Any]:
+    return {
+        "merchant_id": order.merchant_id,
+        "channel": order.channel.value,
+        "status": order.status.value,
+        "buyer": order.buyer.model_dump(mode="json"),
+        "ship_to": order.ship_to.model_dump(mode="json"),
+        "currency": order.currency,
+        "total": order.total,
+        "history": [[s.value, t.isoformat()] for s, t in order.history],
+        "updated_at": order.updated_at or order.created_at,
+    }
+
+
 def _fill_order_row(row: OrderRow, order: Order) -> None:
-    row.merchant_id = order.merchant_id
-    row.channel = order.channel.value
-    row.status = order.status.value
-    row.buyer = order.buyer.model_dump(mode="json")
-    row.ship_to = order.ship_to.model_dump(mode="json")
-    row.currency = order.currency
-    row.total = order.total
-    row.history = [[s.value, t.isoformat()] for s, t in order.history]
-    row.updated_at = order.updated_at or order.created_at
+    for name, value in _order_columns(order).items():
+        setattr(row, name, value)
 
 
 class WorkOrderRepository:
