@@ -114,7 +114,7 @@ class Simulation:
         )
         env = simpy.Environment()
         clock = SimClock(env, s.start)
-        platform = Platform(engine=make_engine(url, pool_size=4, pre_ping=False), settings=settings, clock=clock)
+        platform = Platform(engine=make_engine(url, pool_size=4, scratch=True), settings=settings, clock=clock)
         scheduling.forget_schedules()  # they belong to one run: another policy's schedules must not leak in
         with seeded_ids(s.seed):
             load_world(platform, self.world)

@@ -1,8 +1,10 @@
 """Capacity buckets in PostgreSQL: created from the calendar on first use, locked in one fixed order.
 
 Every writer locks the rows it needs sorted by (factory_id, capability, day), and inserts missing rows in
-the same order, so two transactions can never wait on each other in a cycle: no deadlock, and under the
-lock `reserved + minutes <= available` is the rule that keeps capacity from being oversold.
+the same order, so two transactions locking stored buckets never wait on each other in a cycle (only the rare
+first touch of a bucket, racing other first touches, could meet a deadlock, which PostgreSQL breaks by failing
+one transaction: nothing is half written). Under the lock `reserved + minutes <= available` is the rule that
+keeps capacity from being oversold.
 """
 
 from __future__ import annotations
@@ -27,19 +29,32 @@ so without this strong reference every later `session.get` of a locked bucket wo
 
 
 def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable[BucketKey]) -> dict[BucketKey, Bucket]:
-    """Make sure the buckets exist (available minutes from the factory calendar), then lock them in order."""
+    """Lock the buckets in order, creating the missing ones first (available minutes from the factory calendar).
+
+    Most buckets exist already (every order after a day's first one finds its buckets), so they are locked
+    straight away; only when one is missing are the missing ones inserted and everything locked again in order
+    (a row this transaction holds already is locked again at no cost)."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
+    locked = _lock(session, wanted)
+    missing = [key for key in wanted if key not in locked]
+    if not missing:
+        return locked
     rows = [
         {"factory_id": f, "capability": c, "day": d, "available": factories[f].capacity_minutes(c, d), "reserved": 0}
-        for f, c, d in wanted
+        for f, c, d in missing
     ]
     for start in range(0, len(rows), CHUNK):  # a statement carries at most 65,535 parameters
         session.execute(insert(BucketRow).values(rows[start : start + CHUNK]).on_conflict_do_nothing())
+    return _lock(session, wanted)
+
+
+def _lock(session: Session, wanted: list[BucketKey]) -> dict[BucketKey, Bucket]:
+    """Lock the stored buckets among `wanted` (sorted), in chunks in sorted order: the one global lock order."""
     locked: dict[BucketKey, Bucket] = {}
     rows_held: dict[BucketKey, BucketRow] = session.info.setdefault(_LOCKED, {})
-    for start in range(0, len(wanted), CHUNK):  # chunks in sorted order keep the one global lock order
+    for start in range(0, len(wanted), CHUNK):
         for r in session.scalars(
             select(BucketRow)
             .where(tuple_(BucketRow.factory_id, BucketRow.capability, BucketRow.day).in_(wanted[start : start + CHUNK]))

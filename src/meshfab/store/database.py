@@ -46,15 +46,17 @@ def ensure_database(admin_url: str, database: str) -> None:
         engine.dispose()
 
 
-def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> Engine:
-    """`pre_ping=False` only for a server whose life is the caller's own (a simulation run's): the ping costs a
-    round trip per checkout, paid only to survive a restart such a caller never sees."""
+def make_engine(url: str, *, pool_size: int = 10, scratch: bool = False) -> Engine:
+    """`scratch=True` only for a database whose life is the caller's own run (the twin's): such a caller never sees
+    the server restart, so no pre-ping round trip per checkout, and a crash loses the run anyway, so commits do
+    not wait for the write-ahead log to reach the disk (`synchronous_commit=off`)."""
     return create_engine(
         to_sqlalchemy_url(url),
-        pool_pre_ping=pre_ping,
+        pool_pre_ping=not scratch,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
+        connect_args={"options": "-c synchronous_commit=off"} if scratch else {},
     )
 
 

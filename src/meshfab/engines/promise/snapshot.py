@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
@@ -160,9 +160,13 @@ class CapacitySnapshot:
         if not pairs:
             return None
         cutoff = np.empty((len(pairs), self.calendar_days))
+        days = [self.day_of(d) for d in range(self.calendar_days)]
+        rows: dict[tuple[str, time], list[int]] = {}  # pairs in one zone with one cutoff share their row
         for p, (i, k) in enumerate(pairs):
             zone, clock = self.factories[i].location.timezone, self.lanes[k].cutoff
-            cutoff[p] = [local_to_minutes(zone, self.day_of(d), clock) for d in range(self.calendar_days)]
+            if (zone, clock) not in rows:
+                rows[(zone, clock)] = [local_to_minutes(zone, day, clock) for day in days]
+            cutoff[p] = rows[(zone, clock)]
         first = self.day_of(-1)
         table = DateTable(destination_zone(country), _midnight(first), self.calendar_days + TRANSIT_DAYS_MAX)
         return CountryLanes(np.array([i for i, _ in pairs]), np.array([k for _, k in pairs]), cutoff, table)
