@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -47,6 +49,35 @@ def test_scheduling_releases_one_work_order_per_lot_with_a_sound_timeline(demo: 
         assert uow.session.scalar(  # same lots: no second release
             select(func.count()).select_from(OutboxRow).where(OutboxRow.type == "work_order.released")
         ) == len(lots)
+
+
+def test_the_same_problem_again_reuses_its_schedule(demo: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    factory_id, first = scheduled(demo)
+    solves: list[float] = []
+    real = scheduling.sch.solve
+    monkeypatch.setattr(scheduling.sch, "solve", lambda *a, **k: solves.append(k["time_limit"]) or real(*a, **k))
+    again = scheduling.schedule_factory(demo, factory_id, time_limit=3)  # the clock stands still: the same work
+    assert solves == [] and again["workcenters"] == first["workcenters"]
+    scheduling.schedule_factory(demo, factory_id, time_limit=2)  # asked for another limit: solved anew
+    assert solves == [2]
+
+
+def test_a_limit_scaled_to_the_work_gives_a_small_factory_less_time(
+    demo: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo.settings, "schedule_seconds_per_operation", 0.003)
+    solves: list[tuple[int, float]] = []
+    real = scheduling.sch.solve
+
+    def solve(problem: Any, **kwargs: Any) -> Any:
+        solves.append((sum(len(lot.operations) for lot in problem.lots), kwargs["time_limit"]))
+        return real(problem, **kwargs)
+
+    monkeypatch.setattr(scheduling.sch, "solve", solve)
+    scheduling.forget_schedules()
+    scheduled(demo)
+    [(operations, limit)] = solves
+    assert operations > 0 and limit == max(scheduling.MIN_SECONDS, 0.003 * operations) < 3
 
 
 def test_the_floor_starts_and_finishes_work_and_the_order_follows(
