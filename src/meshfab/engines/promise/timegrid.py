@@ -81,12 +81,35 @@ def shift_arrays(factories: list[Factory], origin: date, days: int) -> tuple[np.
     starts = np.zeros((len(factories), days, slots))
     ends = np.zeros((len(factories), days, slots))
     for i, factory in enumerate(factories):
-        zone = factory.location.timezone
-        for d in range(days):
-            day = origin + timedelta(days=d)
-            for k, shift in enumerate(factory.calendar.shifts_on(day)):
-                starts[i, d, k] = local_to_minutes(zone, day, shift.start)
-                ends[i, d, k] = local_to_minutes(zone, day, shift.end)
+        row_starts, row_ends = _factory_shifts(factory, origin, days)
+        starts[i, :, : row_starts.shape[1]] = row_starts
+        ends[i, :, : row_ends.shape[1]] = row_ends
+    return starts, ends
+
+
+_SHIFTS: dict[tuple[str, str, date, int], tuple[np.ndarray, np.ndarray]] = {}
+"""One factory's shift instants by (zone, calendar, origin, days): the re-check of every order builds a snapshot
+of its factory, and walking 70-odd days of shifts cost more than the rest of that snapshot."""
+
+
+def _factory_shifts(factory: Factory, origin: date, days: int) -> tuple[np.ndarray, np.ndarray]:
+    zone = factory.location.timezone
+    key = (zone, factory.calendar.model_dump_json(), origin, days)
+    known = _SHIFTS.get(key)
+    if known is not None:
+        return known
+    slots = len(factory.calendar.shifts)
+    starts, ends = np.zeros((days, slots)), np.zeros((days, slots))
+    for d in range(days):
+        day = origin + timedelta(days=d)
+        for k, shift in enumerate(factory.calendar.shifts_on(day)):
+            starts[d, k] = local_to_minutes(zone, day, shift.start)
+            ends[d, k] = local_to_minutes(zone, day, shift.end)
+    starts.setflags(write=False)
+    ends.setflags(write=False)
+    if len(_SHIFTS) >= 4096:  # origins move on day by day: old ones are not asked for again
+        _SHIFTS.clear()
+    _SHIFTS[key] = (starts, ends)
     return starts, ends
 
 
