@@ -154,3 +154,21 @@ def test_solve_on_a_gap_table_is_deterministic_with_one_worker() -> None:
     assert a.assignment == b.assignment
     assert a.objective == b.objective and a.lower_bound <= a.objective
     assert not a.unassigned
+
+
+def test_the_whole_model_over_the_fixed_pairs_finds_the_optimum_with_a_valid_bound() -> None:
+    """The CP-SAT branch (probe close to the knapsack bound, two workers) searches only the pairs fixing leaves:
+    it must still reach the brute-force optimum, and its bound must hold for the whole problem."""
+    from meshfab.engines.routing.heuristics import greedy, plan_cost, shift_pass
+    from meshfab.engines.routing.solve import _whole_model
+
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        t, form, _, _, _ = random_gap_table(rng, 3, 8, max_load=30)
+        opt, _ = _brute_force(form)
+        start = shift_pass(t, greedy(t, np.zeros(len(t.capacity))))
+        upper = plan_cost(t, start)
+        r = relax(form, dp_capacity(form), upper, 200, subgradient(t, upper, 100).multipliers)
+        sub = _whole_model(t, form, r, start, time.perf_counter() + 5, seed=0, workers=2)
+        assert plan_cost(t, sub.choice) == opt
+        assert sub.bound is not None and sub.bound <= opt + 1e-6

@@ -17,6 +17,9 @@ Method (a Lagrangian-priced large neighbourhood search over CP-SAT):
    Reduced-cost fixing then drops every (line, bucket) pair whose forced knapsack bound exceeds the best plan's
    cost (no better plan can use it) and a second tabu search runs over what is left (15 %); the exact model
    below gets only the pairs left by the best plan, and with several workers only 10 % of the limit, LNS the rest.
+   With several workers the probe also picks the method: when its plan is already within 1 % of the knapsack
+   bound (few buckets per line: d05100, d05200) CP-SAT's own portfolio does better than the tabu search, so the
+   whole model, over the pairs fixing leaves, gets both cores up to the last 10 % of the limit instead.
    Candidate tables whose plan strands lines (multi-capability lines find no same-day room in every bucket)
    get rescue options: every capable factory and day is scanned against the residual capacity (:mod:`.rescue`).
    The subgradient then runs towards that plan's cost, so its bound is tight, and its prices give a second
@@ -46,7 +49,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from meshfab.engines.routing.cpsat import cost_scale, solve_subproblem
+from meshfab.engines.routing.cpsat import SubResult, cost_scale, solve_subproblem
 from meshfab.engines.routing.heuristics import greedy, plan_cost, shift_pass
 from meshfab.engines.routing.knapsack import KnapsackRelaxation, dp_capacity, relax
 from meshfab.engines.routing.lagrangian import LagrangeState, subgradient
@@ -62,6 +65,10 @@ TABU_SHARE = 0.45  # share of the time limit for the tabu search on generalised-
 FIXED_SHARE = 0.15  # then for a second one over the pairs that reduced-cost fixing leaves
 WHOLE_SHARE = 0.1  # then (several workers) for the whole model, leaving the rest to LNS: from the tabu search's
 # plan on d20100, LNS took 0.95 % to 0.78 % above the optimum within 5 s
+CPSAT_NEAR = 0.01  # (several workers) a probe plan this close to the knapsack bound hands the search to CP-SAT:
+# with few buckets per line its own neighbourhoods beat the tabu search (d05100 and d05200 at 60 s: 0.00-0.06 %
+# above the optimum against 0.10 %); with many (d20100) its probe is 5 % off and the tabu search is far ahead
+LNS_SHARE = 0.1  # what that whole-model run leaves to LNS
 PROBE_SHARE = 0.05  # first, a short whole-model CP-SAT run: it proves the easy instances optimal at once
 KNAPSACK_SHARE = 0.05  # then the knapsack relaxation: its bound, and the plan its prices point to
 TABU_WORK_PER_SECOND = 1.5e8  # moves evaluated per second (one worker): sets a fixed number of iterations
@@ -88,6 +95,7 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     choice = shift_pass(t, greedy(t, lam0), deadline=phase(0.3))
     form = gap_form(t) if complete else None
     relaxed: KnapsackRelaxation | None = None
+    whole: SubResult | None = None  # the whole model's run, when CP-SAT rather than the tabu search had the time
     allowed_options: np.ndarray | None = None  # options a plan better than the best so far may use
     if form is not None:  # generalised-assignment form: tabu search first, so the bound has a good target
         probe = solve_subproblem(
@@ -105,15 +113,14 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
             choice = probe.choice
         relaxed = _knapsack_phase(t, form, choice, time_limit, subgradient(t, plan_cost(t, choice), iterations))
         start_rows = to_rows(form, choice) if relaxed is None else relaxed.rows
-        until = start + (PROBE_SHARE + KNAPSACK_SHARE + TABU_SHARE) * time_limit
-        choice = _tabu_phase(t, form, choice, start_rows, TABU_SHARE * time_limit, until, seed, workers)
-        if relaxed is not None:  # only the pairs a better plan may use: a smaller search for the rest
-            allowed = relaxed.allowed(plan_cost(t, choice))
-            fixed = replace(form, cost=np.where(allowed, form.cost, np.inf))
-            until += FIXED_SHARE * time_limit
-            choice = _tabu_phase(
-                t, fixed, choice, to_rows(form, choice), FIXED_SHARE * time_limit, until, seed + 7, workers
-            )
+        near = relaxed is not None and plan_cost(t, probe.choice) <= (1 + CPSAT_NEAR) * relaxed.bound
+        if workers > 1 and near:  # CP-SAT's own search got close at once: both cores to it
+            whole = _whole_model(t, form, relaxed, choice, start + (1 - LNS_SHARE) * time_limit, seed, workers)
+            if plan_cost(t, whole.choice) <= plan_cost(t, choice):
+                choice = whole.choice
+        else:
+            choice = _sequential_search(t, form, relaxed, choice, start_rows, start, time_limit, seed, workers)
+        if relaxed is not None:
             allowed = relaxed.allowed(plan_cost(t, choice))
             allowed_options = np.zeros(len(t.opt_line), dtype=bool)
             allowed_options[form.option[allowed & (form.option >= 0)]] = True
@@ -127,10 +134,12 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     bound = state.bound
     if relaxed is not None:  # integral costs (the benchmarks): so is the optimum, round the bound up
         bound = max(bound, math.ceil(relaxed.bound - 1e-6) if cost_scale(t) == 1 else relaxed.bound)
+    if whole is not None and whole.bound is not None:
+        bound = max(bound, whole.bound)
     det_budget = DET_PER_SECOND * time_limit if workers == 1 else math.inf
     det_used = 0.0
     rng = np.random.default_rng(seed)
-    if complete and len(t.opt_line) <= EXACT_OPTION_LIMIT:
+    if complete and len(t.opt_line) <= EXACT_OPTION_LIMIT and whole is None:
         whole_cap = math.inf if form is None or workers == 1 else WHOLE_SHARE * time_limit
         sub = solve_subproblem(
             t,
@@ -163,6 +172,56 @@ def _knapsack_phase(
     cells = len(cap) * form.cost.shape[1] * (int(cap.max()) + 1)
     steps = int(np.clip(KNAPSACK_SHARE * time_limit * DP_CELLS_PER_SECOND / cells, 10, 600))
     return relax(form, cap, plan_cost(t, choice), steps, capacity_relaxation.multipliers)
+
+
+def _sequential_search(
+    t: OptionTable,
+    form: GapForm,
+    relaxed: KnapsackRelaxation | None,
+    choice: np.ndarray,
+    start_rows: np.ndarray,
+    start: float,
+    time_limit: float,
+    seed: int,
+    workers: int,
+) -> np.ndarray:
+    """Tabu search from the knapsack plan, then a second one over the pairs reduced-cost fixing leaves."""
+    until = start + (PROBE_SHARE + KNAPSACK_SHARE + TABU_SHARE) * time_limit
+    choice = _tabu_phase(t, form, choice, start_rows, TABU_SHARE * time_limit, until, seed, workers)
+    if relaxed is not None:  # only the pairs a better plan may use: a smaller search for the rest
+        fixed = replace(form, cost=np.where(relaxed.allowed(plan_cost(t, choice)), form.cost, np.inf))
+        until += FIXED_SHARE * time_limit
+        choice = _tabu_phase(
+            t, fixed, choice, to_rows(form, choice), FIXED_SHARE * time_limit, until, seed + 7, workers
+        )
+    return choice
+
+
+def _whole_model(
+    t: OptionTable,
+    form: GapForm,
+    relaxed: KnapsackRelaxation,
+    choice: np.ndarray,
+    until: float,
+    seed: int,
+    workers: int,
+) -> SubResult:
+    """The whole CP-SAT model from ``choice`` until ``until``, over the pairs reduced-cost fixing leaves (its
+    bound is the problem's: a plan using a dropped pair costs more than ``choice``)."""
+    keep = relaxed.allowed(plan_cost(t, choice))
+    allowed = np.zeros(len(t.opt_line), dtype=bool)
+    allowed[form.option[keep & (form.option >= 0)]] = True
+    return solve_subproblem(
+        t,
+        choice,
+        np.arange(t.n_lines),
+        det_time=math.inf,
+        max_time=until - time.perf_counter(),
+        seed=seed,
+        workers=workers,
+        lower_bound=relaxed.bound,
+        allowed=allowed,
+    )
 
 
 def _tabu_phase(
@@ -257,7 +316,9 @@ def _factory_group(t: OptionTable, choice: np.ndarray, rng: np.random.Generator,
     opts = np.concatenate([np.arange(t.line_start[ln], t.line_start[ln + 1]) for ln in lines])
     counts = np.bincount(t.opt_factory[opts], minlength=len(t.factory_ids))
     counts[seed_f] = -1
-    related = np.argsort(-counts, kind="stable")[: group - 1]
+    # ties broken at random: on complete tables every factory shares every line, and a fixed order would
+    # always pair the seed with the same few
+    related = np.argsort(-(counts + rng.random(len(counts))), kind="stable")[: group - 1]
     members = np.concatenate([[seed_f], related[counts[related] > 0]])
     in_group = np.isin(cur_fac, members)
     if t.horizon > 14 and in_group.sum() > 2_000:
