@@ -27,7 +27,7 @@ from meshfab.domain.principals import Principal
 from meshfab.engines import routing
 from meshfab.engines.routing.evaluate import evaluate
 from meshfab.services.access import require_operator
-from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, ready_at
+from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, ready_at, transit_days
 from meshfab.services.platform import Platform
 from meshfab.services.risk import mark_at_risk
 from meshfab.services.scheduling import schedule_factories
@@ -234,7 +234,7 @@ def _move(
         order_line.factory_id = factory_id
     promise = rows.promises.get(line.line_id)
     factory = view.factories[factory_id]
-    lane = view.lanes[(factory.location.region, line.country)]
+    lane = view.lane_for(line, factory.location.region)
     if promise is not None:
         promise.factory_id, promise.lane_id = factory_id, lane.id
         ready = ready_at(factory, day, sum(line.minutes.values()), now)
@@ -275,7 +275,7 @@ def _judge_promise(
     else:
         factory = view.factories[target[0]]
         ships = factory.local_day(promise.ship_at) if promise.factory_id == factory.id else view.day(target[1])
-        best = ships + timedelta(days=view.transit[(factory.location.region, line.country)])
+        best = ships + timedelta(days=transit_days(view.lane_for(line, factory.location.region), factory, ships))
         reason = f"the best plan now delivers by {best.isoformat()}"
     keeps = best is not None and best <= line.promised
     if keeps and promise.status == PromiseStatus.at_risk.value:

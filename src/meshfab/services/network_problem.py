@@ -6,15 +6,16 @@ the lane cutoff, and judges the promise on that). A factory's days before its ow
 (factories east of the earliest zone have already lived them); its local today offers room only while there
 are working minutes left. A line's capacity at its own factory counts its own reservations as free (it is
 being re-planned, so its minutes are on the table); every other reservation stays taken. Each (region,
-destination country) is served in the plan by its cheapest lane: the plan trades cost against lateness with
-that lane, and the parcel stage may still pick a faster service.
+destination country) is priced in the plan by its cheapest lane: the plan trades cost against lateness with
+that lane. A line that moves keeps the service its buyer chose: it ships on a lane of the new route no slower
+than its own (`NetworkView.lane_for`), and its promise is judged on that lane.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -59,6 +60,8 @@ class PlannedLine:
     promised: date
     minutes: dict[str, int]
     reservations: list[Held]
+    lane_id: str = ""
+    """the lane of the accepted promise: the service the buyer chose (and may have paid for)"""
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,35 @@ class NetworkView:
     """days from ship day to delivery date per (region, destination country), as the quote counts them"""
     handover_margin: timedelta = timedelta(0)
     """a moved line ships at a cutoff only if ready this long before it, as the quote has it"""
+    every_lane: dict[str, Lane] = field(default_factory=dict)
 
     def day(self, index: int) -> date:
         return self.base + timedelta(days=index)
+
+    def lane_for(self, line: PlannedLine, region: str) -> Lane:
+        """The lane a line ships on from ``region``: its own when that is where the lane starts, else the cheapest
+        lane from there that is no slower (a move must not downgrade the service the buyer chose), else the
+        fastest. The plan itself prices every line with the cheapest lane of its route; this is what is applied
+        and judged."""
+        own = self.every_lane.get(line.lane_id)
+        if own is not None and own.origin_region == region and own.destination_country == line.country:
+            return own
+        routes = [
+            lane
+            for lane in self.every_lane.values()
+            if lane.origin_region == region and lane.destination_country == line.country
+        ]
+        if own is None or not routes:
+            return self.lanes[(region, line.country)]
+        needed = _hours(own)
+        fast_enough = [lane for lane in routes if _hours(lane) <= needed]
+        if fast_enough:
+            return min(fast_enough, key=lambda x: (x.cost_per_parcel, _hours(x), x.id))
+        return min(routes, key=lambda x: (_hours(x), x.cost_per_parcel, x.id))
+
+
+def _hours(lane: Lane) -> float:
+    return lane.transit_hours_p95 + 24 * lane.customs_days
 
 
 def transit_days(lane: Lane, origin: Factory | None, ship_day: date) -> int:
@@ -103,7 +132,8 @@ def read_network(
 ) -> NetworkView:
     factories = {f.id: f for f in FactoryRepository(session).list()}
     base = min((f.local_day(now) for f in factories.values()), default=now.astimezone(UTC).date())
-    lanes = cheapest_lanes(LaneRepository(session).list())
+    every_lane = LaneRepository(session).list()
+    lanes = cheapest_lanes(every_lane)
     lines = _unstarted_lines(session, base)
     mine: dict[tuple[str, str, date], int] = defaultdict(int)
     for line in lines.values():
@@ -168,7 +198,9 @@ def read_network(
         weights=weights,
     )
     margin = timedelta(minutes=handover_margin_minutes)
-    return NetworkView(problem, base, factories, lanes, lines, len(stored), transit, margin)
+    return NetworkView(
+        problem, base, factories, lanes, lines, len(stored), transit, margin, {lane.id: lane for lane in every_lane}
+    )
 
 
 def _minutes_left(factory: Factory, now: datetime) -> bool:
@@ -210,6 +242,7 @@ def _unstarted_lines(session: Session, base: date) -> dict[str, PlannedLine]:
             OrderLineRow.quantity,
             PromiseRow.delivery_by,
             OrderRow.ship_to,
+            PromiseRow.lane_id,
         )
         .join(PromiseRow, PromiseRow.line_id == OrderLineRow.id)
         .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
@@ -234,7 +267,7 @@ def _unstarted_lines(session: Session, base: date) -> dict[str, PlannedLine]:
         held[r.line_id].append(Held(r.factory_id, r.capability, r.day, r.minutes, r.setup_family))
     configurations = Configurations(TemplateRepository(session))
     lines: dict[str, PlannedLine] = {}
-    for line_id, order_id, template_key, options, quantity, delivery_by, ship_to in rows:
+    for line_id, order_id, template_key, options, quantity, delivery_by, ship_to, lane_id in rows:
         config = configurations.of(template_key, options, quantity)
         if config is None:
             continue
@@ -242,6 +275,6 @@ def _unstarted_lines(session: Session, base: date) -> dict[str, PlannedLine]:
         for op in config.operations or []:
             minutes[op.capability] += math.ceil(op.setup_minutes + op.run_minutes_per_unit * quantity)
         lines[str(line_id)] = PlannedLine(
-            line_id, order_id, ship_to["country"], delivery_by, dict(minutes), held[line_id]
+            line_id, order_id, ship_to["country"], delivery_by, dict(minutes), held[line_id], lane_id
         )
     return lines
