@@ -13,6 +13,7 @@ from meshfab.domain.errors import NotFound
 from meshfab.domain.principals import Principal
 from meshfab.services import scheduling
 from meshfab.services.platform import Platform
+from meshfab.services.schedule_problem import read_factory_work
 from meshfab.store.tables import OutboxRow, PromiseRow, ScheduleRow, WorkOrderRow
 from tests.conftest import Keys
 from tests.test_network_service import place
@@ -195,3 +196,18 @@ def test_schedules_are_private_to_their_factory(client: TestClient, keys: Keys, 
         ).status_code
         == 404
     )
+
+
+def test_only_lines_with_a_lot_started_leave_the_schedule_to_the_floor(demo: Platform) -> None:
+    factory_id, _ = scheduled(demo, count=2)
+    with demo.uow() as uow:
+        factory = uow.factories.get(factory_id)
+        assert factory is not None
+        work = uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.factory_id == factory_id)).all()
+        released = {line for w in work for line in w.line_ids}
+        demands = read_factory_work(uow.session, factory, demo.clock.now()).demands
+        assert released <= set(demands), "released work is still the schedule's to place"
+        work[0].status = "started"
+        uow.session.flush()
+        after = read_factory_work(uow.session, factory, demo.clock.now()).demands
+        assert set(after) == set(demands) - set(work[0].line_ids)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from meshfab.clock import FixedClock
+from meshfab.domain.work import WorkOrderStatus
 from meshfab.services.platform import Platform
-from meshfab.store.tables import OutboxRow, PromiseRow
+from meshfab.services.shipping import parcel_finished_lines
+from meshfab.store.tables import OutboxRow, ParcelRow, PromiseRow, WorkOrderRow
 from tests.conftest import Keys
 from tests.helpers import SHIP_TO, complete_options
 
@@ -168,3 +171,37 @@ def test_when_no_service_keeps_the_promise_the_fastest_is_taken_and_the_promise_
     assert chosen["transit_hours_p95"] + 24 * chosen["customs_days"] == fastest
     with demo.uow() as uow:
         assert uow.session.get(PromiseRow, order["lines"][0]["id"]).status == "at_risk"  # type: ignore[union-attr]
+
+
+def test_a_finished_line_left_without_a_parcel_is_parcelled_once_on_the_next_call(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    order, factory_id = order_and_finish(client, keys, demo)
+    line_id = order["lines"][0]["id"]
+    with demo.uow() as uow:  # a crash between the last finish and its parcel: the work is done, no parcel
+        uow.session.execute(delete(ParcelRow).where(ParcelRow.order_id == UUID(order["id"])))
+        uow.commit()
+    made = parcel_finished_lines(demo, factory_id)
+    assert len(made) == 1
+    assert parcel_finished_lines(demo, factory_id) == []  # a second call finds nothing left to parcel
+    with demo.uow() as uow:
+        parcel = uow.session.get(ParcelRow, made[0])
+        assert parcel is not None and parcel.line_ids == [line_id]
+
+
+def test_a_line_with_work_still_open_is_not_parcelled(client: TestClient, keys: Keys, demo: Platform) -> None:
+    order, factory_id = order_and_finish(client, keys, demo)
+    line_id = order["lines"][0]["id"]
+    with demo.uow() as uow:
+        uow.session.execute(delete(ParcelRow).where(ParcelRow.order_id == UUID(order["id"])))
+        work = uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.line_ids.contains([line_id]))).first()
+        assert work is not None
+        work.status, work_id = WorkOrderStatus.started.value, work.id  # one lot of the line back on the floor
+        uow.commit()
+    assert parcel_finished_lines(demo, factory_id) == []
+    with demo.uow() as uow:
+        again = uow.session.get(WorkOrderRow, work_id)
+        assert again is not None
+        again.status = WorkOrderStatus.finished.value
+        uow.commit()
+    assert len(parcel_finished_lines(demo, factory_id)) == 1  # its last lot done: now it ships
