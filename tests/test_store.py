@@ -78,3 +78,11 @@ def test_demo_factories_round_trip_faithfully(demo: Platform) -> None:
     with demo.uow() as uow:
         assert uow.factories.list() == sorted(world.factories, key=lambda f: f.id)
         assert {t.key: t for t in uow.templates.list()} == {t.key: t for t in world.templates}
+
+
+def test_lanes_are_read_by_origin_region_and_an_unknown_region_has_none(demo: Platform) -> None:
+    with demo.uow() as uow:
+        every = uow.lanes.list()
+        region = every[0].origin_region
+        assert uow.lanes.list(origin_region=region) == [lane for lane in every if lane.origin_region == region]
+        assert uow.lanes.list(origin_region="nowhere") == []

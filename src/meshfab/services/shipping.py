@@ -78,7 +78,7 @@ def parcel_finished_lines(platform: Platform, factory_id: str) -> list[UUID]:
             _finished_line(uow, lines[line_id], orders, configurations, factory_id, factory.location.country, now)
             for line_id in line_ids
         ]
-        lanes = uow.lanes.list()
+        lanes = uow.lanes.list(origin_region=factory.location.region)  # the only lanes its parcels can take
         for plan in consolidate(finished, {factory_id: factory}, lanes):
             order = orders[plan.items[0].order_id]
             promised = min(promises[i.line_id].delivery_by for i in plan.items)
