@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO / "src"))
 from meshfab.sim.demand import arrivals  # noqa: E402
 from meshfab.sim.main import simulate  # noqa: E402
 from meshfab.sim.scenario import load_scenario  # noqa: E402
+from meshfab.store.database import stop_embedded_server  # noqa: E402
 
 SCENARIO = REPO / "examples" / "yiwu" / "scenario.yaml"
 TARGET_ORDERS, TARGET_DAYS, TARGET_SECONDS = 100_000, 30, 600
@@ -58,6 +59,7 @@ def main() -> None:
             measure("default", args.days, None, Path(tmp)),
             measure("100k-slice", args.big_days, rate_for(TARGET_ORDERS, TARGET_DAYS), Path(tmp)),
         ]
+        stop_embedded_server(Path(tmp) / "pgdata")  # it would outlive the folder
     big = rows[1]
     need = TARGET_ORDERS / float(big["orders_per_second"])  # type: ignore[arg-type]
     table = Table(title="meshfab simulate: simulated orders per wall second (meshfab policy, drain 0)")

