@@ -121,9 +121,7 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
         else:
             choice = _sequential_search(t, form, relaxed, choice, start_rows, start, time_limit, seed, workers)
         if relaxed is not None:
-            allowed = relaxed.allowed(plan_cost(t, choice))
-            allowed_options = np.zeros(len(t.opt_line), dtype=bool)
-            allowed_options[form.option[allowed & (form.option >= 0)]] = True
+            allowed_options = _allowed_options(t, form, relaxed, plan_cost(t, choice))
     if not complete and (choice < 0).any():  # candidates left lines without room: look wider for them
         t, choice = rescue_options(problem, t, choice, phase(0.4))
     state = subgradient(t, plan_cost(t, choice), iterations, deadline=phase(0.55))
@@ -208,9 +206,6 @@ def _whole_model(
 ) -> SubResult:
     """The whole CP-SAT model from ``choice`` until ``until``, over the pairs reduced-cost fixing leaves (its
     bound is the problem's: a plan using a dropped pair costs more than ``choice``)."""
-    keep = relaxed.allowed(plan_cost(t, choice))
-    allowed = np.zeros(len(t.opt_line), dtype=bool)
-    allowed[form.option[keep & (form.option >= 0)]] = True
     return solve_subproblem(
         t,
         choice,
@@ -220,8 +215,16 @@ def _whole_model(
         seed=seed,
         workers=workers,
         lower_bound=relaxed.bound,
-        allowed=allowed,
+        allowed=_allowed_options(t, form, relaxed, plan_cost(t, choice)),
     )
+
+
+def _allowed_options(t: OptionTable, form: GapForm, relaxed: KnapsackRelaxation, upper: float) -> np.ndarray:
+    """Per option: whether a plan costing at most ``upper`` may use it (reduced-cost fixing)."""
+    keep = relaxed.allowed(upper)
+    allowed = np.zeros(len(t.opt_line), dtype=bool)
+    allowed[form.option[keep & (form.option >= 0)]] = True
+    return allowed
 
 
 def _tabu_phase(
