@@ -20,6 +20,11 @@ Method (a Lagrangian-priced large neighbourhood search over CP-SAT):
    With several workers the probe also picks the method: when its plan is already within 1 % of the knapsack
    bound (few buckets per line: d05100, d05200) CP-SAT's own portfolio does better than the tabu search, so the
    whole model, over the pairs fixing leaves, gets both cores up to the last 10 % of the limit instead.
+   Otherwise, with at most 20 lines per bucket (d10100, d20100, c10200, c20200), column-generation dives
+   (:mod:`.diving`: a set-partitioning master priced by the same knapsacks, fixed column by column with limited
+   discrepancy) run on one core while a tabu search runs on the other, up to 80 % of the limit; a tabu search
+   from the better plan, over the pairs fixing leaves, polishes it. On d20100 the dives reach 0.15 % above the
+   optimum where two tabu searches stalled at 0.5-0.7 %.
    Candidate tables whose plan strands lines (multi-capability lines find no same-day room in every bucket)
    get rescue options: every capable factory and day is scanned against the residual capacity (:mod:`.rescue`).
    The subgradient then runs towards that plan's cost, so its bound is tight, and its prices give a second
@@ -74,6 +79,8 @@ LNS_SHARE = 0.1  # what that whole-model run leaves to LNS
 DIVE_END = 0.8  # (several workers, probe not near) column-generation dives beside a tabu search until then: on
 # d20100 the dives reach 0.15 % above the optimum where the tabu search stalls at 0.5-0.7 %
 POLISH_SHARE = 0.1  # then a tabu search from the best plan
+DIVE_LINES_PER_BUCKET = 20  # above this many lines per bucket the master's columns grow long and its root alone
+# takes most of the minute (c05200, d05200: 40 lines per bucket), so those tables keep the sequential search
 PROBE_SHARE = 0.05  # first, a short whole-model CP-SAT run: it proves the easy instances optimal at once
 KNAPSACK_SHARE = 0.05  # then the knapsack relaxation: its bound, and the plan its prices point to
 TABU_WORK_PER_SECOND = 1.5e8  # moves evaluated per second (one worker): sets a fixed number of iterations
@@ -123,7 +130,8 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
             whole = _whole_model(t, form, relaxed, choice, start + (1 - LNS_SHARE) * time_limit, seed, workers)
             if plan_cost(t, whole.choice) <= plan_cost(t, choice):
                 choice = whole.choice
-        elif workers > 1 and relaxed is not None:  # many buckets per line: dives and a tabu search side by side
+        elif workers > 1 and relaxed is not None and t.n_lines <= DIVE_LINES_PER_BUCKET * len(form.buckets):
+            # many buckets per line: dives and a tabu search side by side
             choice = _dive_beside_tabu(t, form, relaxed, choice, start_rows, start, time_limit, seed)
         else:
             choice = _sequential_search(t, form, relaxed, choice, start_rows, start, time_limit, seed, workers)
