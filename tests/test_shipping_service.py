@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
 from meshfab.clock import FixedClock
-from meshfab.domain.errors import NotFound
-from meshfab.domain.parcels import Milestone, TrackingEvent
-from meshfab.domain.principals import Principal
 from meshfab.domain.work import WorkOrderStatus
 from meshfab.services.platform import Platform
-from meshfab.services.shipping import parcel_finished_lines, record_events
+from meshfab.services.shipping import parcel_finished_lines
 from meshfab.store.tables import OutboxRow, ParcelRow, PromiseRow, WorkOrderRow
 from tests.conftest import Keys
 from tests.helpers import SHIP_TO, complete_options
@@ -208,30 +205,3 @@ def test_a_line_with_work_still_open_is_not_parcelled(client: TestClient, keys: 
         again.status = WorkOrderStatus.finished.value
         uow.commit()
     assert len(parcel_finished_lines(demo, factory_id)) == 1  # its last lot done: now it ships
-
-
-def test_a_batch_of_scans_keeps_the_good_ones_and_returns_the_refused_as_errors(
-    client: TestClient, keys: Keys, demo: Platform
-) -> None:
-    """The twin records a carrier poll in one transaction: a refused scan must neither sink the batch nor write."""
-    order, factory_id = order_and_finish(client, keys, demo)
-    parcel = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["parcels"][0]
-    pid, day = UUID(parcel["id"]), parcel["ship_at"][:10]
-    moving = TrackingEvent(milestone=Milestone.in_transit, occurred_at=datetime.fromisoformat(f"{day}T20:00Z"))
-    stranger = Principal.parse("factory:not-this-one")
-    unknown = UUID(int=7)
-    handed = TrackingEvent(milestone=Milestone.handed_over, occurred_at=datetime.fromisoformat(parcel["ship_at"]))
-    delivered = TrackingEvent(milestone=Milestone.delivered, occurred_at=datetime.fromisoformat(f"{day}T23:30Z"))
-    results = record_events(demo, Principal.parse("operator"), [(pid, handed), (unknown, moving), (pid, moving)])
-    assert isinstance(results[1], NotFound) and str(unknown) in str(results[1])
-    assert [r["status"] for r in results if isinstance(r, dict)] == ["handed_over", "in_transit"]
-    refused = record_events(demo, stranger, [(pid, delivered)])
-    assert isinstance(refused[0], NotFound)  # another factory's parcel: as if it did not exist, and nothing written
-    assert client.get(f"/v1/orders/{order['id']}", headers=keys(MERCHANT)).json()["status"] == "shipped"
-    done = record_events(demo, Principal.parse(f"factory:{factory_id}"), [(pid, delivered)])
-    assert isinstance(done[0], dict) and done[0]["status"] == "delivered"
-    final = client.get(f"/v1/orders/{order['id']}", headers=keys(MERCHANT)).json()
-    assert final["status"] == "delivered" and final["lines"][0]["promise"]["status"] == "delivered"
-    with demo.uow() as uow:
-        kinds = uow.session.scalars(select(OutboxRow.type).where(OutboxRow.subject == f"parcel:{pid}")).all()
-        assert sorted(kinds) == ["parcel.created", "parcel.delivered", "parcel.handed_over", "parcel.in_transit"]

@@ -9,7 +9,6 @@ kept or broken (with the hours late), and an order is delivered when all its lin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +20,7 @@ import yaml
 from sqlalchemy import CompoundSelect, Select, except_, func, select
 
 from meshfab.domain.customs import CustomsRules, load_rules
-from meshfab.domain.errors import DomainError, NotFound
+from meshfab.domain.errors import NotFound
 from meshfab.domain.events import Event
 from meshfab.domain.orders import Order, OrderStatus, PromiseStatus
 from meshfab.domain.parcels import ParcelStatus, TrackingEvent, TrackingState, apply, missed_scan, start_tracking
@@ -230,65 +229,39 @@ def book_manual(
 def record_event(platform: Platform, principal: Principal, parcel_id: UUID, event: TrackingEvent) -> dict[str, Any]:
     now = platform.clock.now()
     with platform.uow() as uow:
-        view = _record(uow, principal, parcel_id, event, now)
-        uow.commit()
-        return view
-
-
-def record_events(
-    platform: Platform, principal: Principal, scans: Sequence[tuple[UUID, TrackingEvent]]
-) -> list[dict[str, Any] | DomainError]:
-    """Many scans in one transaction, as a carrier poll brings them: one commit instead of one per scan (the
-    digital twin records hundreds of thousands). A scan refused (unknown parcel, not the factory's) comes back
-    as its error and changes nothing, since every check comes before the first write; the others are kept."""
-    now = platform.clock.now()
-    results: list[dict[str, Any] | DomainError] = []
-    with platform.uow() as uow:
-        for parcel_id, event in scans:
-            try:
-                results.append(_record(uow, principal, parcel_id, event, now))
-            except DomainError as refused:
-                results.append(refused)
-        uow.commit()
-    return results
-
-
-def _record(
-    uow: UnitOfWork, principal: Principal, parcel_id: UUID, event: TrackingEvent, now: datetime
-) -> dict[str, Any]:
-    """One scan within ``uow``; raises (before writing anything) when the scan is refused."""
-    row = _parcel_for(uow, principal, parcel_id)
-    before = TrackingState.model_validate(row.tracking)
-    state = apply(before, event)
-    row.tracking, row.status = state.model_dump(mode="json"), state.status.value
-    ship_to, order_status = uow.session.execute(
-        select(OrderRow.ship_to, OrderRow.status).where(OrderRow.id == row.order_id)
-    ).one()
-    country = ship_to["country"]
-    if state.customs_holds > before.customs_holds and promise_broken(state, row.promised_by, country):
-        for line_id in row.line_ids:
-            _at_risk(
-                uow,
-                UUID(line_id),
-                "held in customs past the promised date",
+        row = _parcel_for(uow, principal, parcel_id)
+        before = TrackingState.model_validate(row.tracking)
+        state = apply(before, event)
+        row.tracking, row.status = state.model_dump(mode="json"), state.status.value
+        ship_to, order_status = uow.session.execute(
+            select(OrderRow.ship_to, OrderRow.status).where(OrderRow.id == row.order_id)
+        ).one()
+        country = ship_to["country"]
+        if state.customs_holds > before.customs_holds and promise_broken(state, row.promised_by, country):
+            for line_id in row.line_ids:
+                _at_risk(
+                    uow,
+                    UUID(line_id),
+                    "held in customs past the promised date",
+                    now,
+                    state.expected_delivery,
+                )
+        if state.progress is not ParcelStatus.created and _behind(OrderStatus(order_status), OrderStatus.shipped):
+            _advance_order(uow, row.order_id, OrderStatus.shipped, now)
+        if state.status is ParcelStatus.delivered and row.delivered_at is None:
+            delivered_at = next(e.occurred_at for e in state.events if e.milestone.value == "delivered")
+            row.delivered_at = delivered_at
+            _close_promises(uow, row, country, delivered_at, now)
+        uow.emit(
+            Event(
+                f"parcel.{event.milestone.value}",
+                f"parcel:{parcel_id}",
+                {"parcel_id": str(parcel_id), "order_id": str(row.order_id), "status": state.status.value},
                 now,
-                state.expected_delivery,
             )
-    if state.progress is not ParcelStatus.created and _behind(OrderStatus(order_status), OrderStatus.shipped):
-        _advance_order(uow, row.order_id, OrderStatus.shipped, now)
-    if state.status is ParcelStatus.delivered and row.delivered_at is None:
-        delivered_at = next(e.occurred_at for e in state.events if e.milestone.value == "delivered")
-        row.delivered_at = delivered_at
-        _close_promises(uow, row, country, delivered_at, now)
-    uow.emit(
-        Event(
-            f"parcel.{event.milestone.value}",
-            f"parcel:{parcel_id}",
-            {"parcel_id": str(parcel_id), "order_id": str(row.order_id), "status": state.status.value},
-            now,
         )
-    )
-    return parcel_view(row, now)
+        uow.commit()
+        return parcel_view(row, now)
 
 
 def _close_promises(uow: UnitOfWork, parcel: ParcelRow, country: str, delivered_at: datetime, now: datetime) -> None:

@@ -1,9 +1,8 @@
 """Parcels on their way: booked with the `simulated` carrier adapter and polled for scans, as `serve` would.
 
 `SimulatedCarrier` draws transit around the lane's p50 with a tail beyond p95, customs time and holds for
-cross-border parcels, and late scans. Every scan goes through `record_events` (a poll's scans in a few
-transactions, not one each), so the platform itself flags customs holds, closes promises as kept or broken and
-moves orders to delivered.
+cross-border parcels, and late scans. Every scan goes through `record_event`, so the platform itself flags
+customs holds, closes promises as kept or broken and moves orders to delivered.
 """
 
 from __future__ import annotations
@@ -18,17 +17,13 @@ import simpy
 
 from meshfab.carriers import Booking, SimulatedCarrier
 from meshfab.domain.errors import DomainError
-from meshfab.domain.parcels import Milestone, TrackingEvent
 from meshfab.services.platform import Platform
-from meshfab.services.shipping import record_events
+from meshfab.services.shipping import record_event
 from meshfab.sim.clock import SimClock
 from meshfab.sim.policies import OPERATOR
 from meshfab.sim.scenario import Carriers
 from meshfab.store.repositories import rows_by_key
 from meshfab.store.tables import FactoryRow, OrderRow, ParcelRow
-
-SCANS_PER_TRANSACTION = 500  # a poll's scans are recorded in transactions of this many, not one commit per scan;
-# one transaction for a whole poll of a 100,000-order run would hold thousands of row locks
 
 
 @dataclass(frozen=True)
@@ -74,20 +69,16 @@ class Shipping:
         while True:
             yield self.env.timeout(self.settings.poll_hours * 60)
             now = self.clock.now()
-            scans: list[tuple[UUID, TrackingEvent]] = []
             for parcel_id, booking in sorted(self.active.items(), key=lambda kv: kv[1].parcel_key):
                 for event in self.carrier.events(booking, self._last, now):
-                    scans.append((parcel_id, event))
-                    if event.milestone is Milestone.delivered:  # the parcel's journey ends with this scan
-                        break
-            for start in range(0, len(scans), SCANS_PER_TRANSACTION):
-                batch = scans[start : start + SCANS_PER_TRANSACTION]
-                results = record_events(self.platform, OPERATOR, batch)
-                for (parcel_id, event), result in zip(batch, results, strict=True):
-                    if isinstance(result, DomainError):
+                    try:
+                        view = record_event(self.platform, OPERATOR, parcel_id, event)
+                    except DomainError:
                         continue
-                    if event.milestone is Milestone.customs_hold:
+                    if event.milestone.value == "customs_hold":
                         self.holds += 1
-                    if result["status"] == "delivered" and self.active.pop(parcel_id, None) is not None:
+                    if view["status"] == "delivered":
+                        self.active.pop(parcel_id, None)
                         self.delivered += 1
+                        break
             self._last = now
