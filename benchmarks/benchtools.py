@@ -104,11 +104,11 @@ def run(name: str, description: str, ours: Solver, baseline: Solver, baseline_na
         b_value, b_seconds = (None, 0.0)
         if not args.no_baseline:
             b_value, b_seconds = baseline(path, args.time_limit, args.workers)
-        rows.append(Row(instance, value, best, gap(value, best), round(seconds, 2),
-                        b_value, gap(b_value, best)))
+        rows.append(Row(instance, value, best, gap(value, best), round(seconds, 2), b_value, gap(b_value, best)))
         baseline_seconds.append(b_seconds)
-        console.log(f"{instance}: meshfab {value} ({seconds:.1f} s), {baseline_name} {b_value} "
-                    f"({b_seconds:.1f} s), best {best}")
+        console.log(
+            f"{instance}: meshfab {value} ({seconds:.1f} s), {baseline_name} {b_value} ({b_seconds:.1f} s), best {best}"
+        )
     console.print(_table(name, rows, baseline_seconds, baseline_name, args))
     if args.json:
         args.json.write_text(json.dumps([asdict(row) for row in rows], indent=2) + "\n")
@@ -124,23 +124,36 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(known) / len(known) if known and len(known) == len(values) else None
 
 
-def _table(name: str, rows: list[Row], baseline_seconds: list[float], baseline_name: str,
-           args: argparse.Namespace) -> Table:
+def _table(
+    name: str, rows: list[Row], baseline_seconds: list[float], baseline_name: str, args: argparse.Namespace
+) -> Table:
     table = Table(title=f"{name}: {args.time_limit:g} s per instance, {args.workers} workers")
     for column in ("instance", "best", "meshfab", "gap %", "s", baseline_name, "gap %", "s"):
         table.add_column(column, justify="left" if column == "instance" else "right")
     for row, b_seconds in zip(rows, baseline_seconds, strict=True):
-        table.add_row(row.instance, str(row.best or "—"), str(row.value or "—"), _fmt(row.gap_pct),
-                      _fmt(row.seconds, 1), str(row.baseline_value or "—"), _fmt(row.baseline_gap_pct),
-                      _fmt(b_seconds, 1))
+        table.add_row(
+            row.instance,
+            str(row.best or "—"),
+            str(row.value or "—"),
+            _fmt(row.gap_pct),
+            _fmt(row.seconds, 1),
+            str(row.baseline_value or "—"),
+            _fmt(row.baseline_gap_pct),
+            _fmt(b_seconds, 1),
+        )
     groups: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         groups.setdefault(re.sub(r"\d+$", "", row.instance), []).append(i)
     table.add_section()
     for prefix, members in groups.items():
-        table.add_row(f"mean {prefix} ({len(members)})", "", "",
-                      _fmt(_mean([rows[i].gap_pct for i in members])),
-                      _fmt(sum(rows[i].seconds for i in members) / len(members), 1), "",
-                      _fmt(_mean([rows[i].baseline_gap_pct for i in members])),
-                      _fmt(sum(baseline_seconds[i] for i in members) / len(members), 1))
+        table.add_row(
+            f"mean {prefix} ({len(members)})",
+            "",
+            "",
+            _fmt(_mean([rows[i].gap_pct for i in members])),
+            _fmt(sum(rows[i].seconds for i in members) / len(members), 1),
+            "",
+            _fmt(_mean([rows[i].baseline_gap_pct for i in members])),
+            _fmt(sum(baseline_seconds[i] for i in members) / len(members), 1),
+        )
     return table

@@ -35,12 +35,17 @@ def large_template(seed: int = 7, options: int = 30, rules: int = 200) -> Templa
     for index in range(options):
         size = rng.randint(10, 40)
         if index % 5 == 4:
-            doc_options.append({"key": f"n{index}", "type": "number", "unit": "mm", "min": 0,
-                                "max": size - 1, "step": 1})
+            doc_options.append(
+                {"key": f"n{index}", "type": "number", "unit": "mm", "min": 0, "max": size - 1, "step": 1}
+            )
         else:
-            doc_options.append({"key": f"o{index}", "type": "enum",
-                                "values": [{"value": f"v{value}", "price_delta": value * 10}
-                                           for value in range(size)]})
+            doc_options.append(
+                {
+                    "key": f"o{index}",
+                    "type": "enum",
+                    "values": [{"value": f"v{value}", "price_delta": value * 10} for value in range(size)],
+                }
+            )
 
     def condition(option: dict[str, Any], loose: bool) -> str:
         if option["type"] == "number":
@@ -61,12 +66,20 @@ def large_template(seed: int = 7, options: int = 30, rules: int = 200) -> Templa
             text = f"{condition(first, False)} excludes {condition(second, False)}"
         doc_rules.append({"id": f"r{index}", "rule": text})
     doc = {
-        "key": "large", "name": "Large generated template", "currency": "USD", "hs_code": "950300",
-        "weight_grams": 100, "packing": {"units_per_box": 10}, "options": doc_options, "rules": doc_rules,
+        "key": "large",
+        "name": "Large generated template",
+        "currency": "USD",
+        "hs_code": "950300",
+        "weight_grams": 100,
+        "packing": {"units_per_box": 10},
+        "options": doc_options,
+        "rules": doc_rules,
         "price": {"base": 1000, "formulas": [{"label": "size", "amount": "n4 * 5 + n9 * 3"}]},
         "materials": [{"material": "plastic", "unit": "g", "quantity": "10 + n4"}],
-        "operations": [{"capability": "mould", "setup_by": ["o0"], "setup_minutes": 30, "run_minutes": 0.5},
-                       {"capability": "pack", "run_minutes": 0.1}],
+        "operations": [
+            {"capability": "mould", "setup_by": ["o0"], "setup_minutes": 30, "run_minutes": 0.5},
+            {"capability": "pack", "run_minutes": 0.1},
+        ],
     }
     template, _ = validate_template(doc)
     return template
@@ -92,16 +105,20 @@ def measure(template: Template, calls: int, seed: int = 1) -> dict[str, Any]:
             start = time.perf_counter()
             result = configure(template, chosen, quantity=rng.choice((1, 10, 100)))
             timings.append(time.perf_counter() - start)
-            open_options = [key for key, domain in result.domains.items()
-                            if key not in chosen and domain.may_be_given]
+            open_options = [key for key, domain in result.domains.items() if key not in chosen and domain.may_be_given]
             if result.complete or not open_options:
                 break
             key = rng.choice(open_options)
             chosen[key] = _pick(rng, result.domains[key])
     timings.sort()
     p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
-    return {"template": template.key, "calls": calls, "p50_ms": round(statistics.median(timings) * 1000, 3),
-            "p99_ms": round(p99 * 1000, 3), "calls_per_s": round(calls / sum(timings), 1)}
+    return {
+        "template": template.key,
+        "calls": calls,
+        "p50_ms": round(statistics.median(timings) * 1000, 3),
+        "p99_ms": round(p99 * 1000, 3),
+        "calls_per_s": round(calls / sum(timings), 1),
+    }
 
 
 def main() -> None:
@@ -118,8 +135,13 @@ def main() -> None:
     for column in ("template", "calls", "p50 ms", "p99 ms", "calls/s"):
         table.add_column(column, justify="left" if column == "template" else "right")
     for row in rows:
-        table.add_row(row["template"], str(row["calls"]), f"{row['p50_ms']:.3f}", f"{row['p99_ms']:.3f}",
-                      f"{row['calls_per_s']:.0f}")
+        table.add_row(
+            row["template"],
+            str(row["calls"]),
+            f"{row['p50_ms']:.3f}",
+            f"{row['p99_ms']:.3f}",
+            f"{row['calls_per_s']:.0f}",
+        )
     Console().print(table)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")

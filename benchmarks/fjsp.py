@@ -38,7 +38,8 @@ def read_fjsp(path: Path) -> tuple[int, list[Job]]:
 
 def main() -> None:
     benchtools.run(
-        "fjsp", __doc__ or "",
+        "fjsp",
+        __doc__ or "",
         ours=lambda path, limit, workers: solve_meshfab(*read_fjsp(path), limit, workers),
         baseline=lambda path, limit, workers: solve_pyjobshop(*read_fjsp(path), limit, workers),
         baseline_name="PyJobShop",

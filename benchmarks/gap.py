@@ -53,8 +53,14 @@ def to_problem(inst: GapInstance) -> RoutingProblem:
         for i in range(m)
     )
     lines = tuple(
-        Line(id=f"J{j}", quantity=1, operations=(), ship_to="site", promised_day=0,
-             minutes_by_factory={f"A{i}": {"work": inst.load[i][j]} for i in range(m)})
+        Line(
+            id=f"J{j}",
+            quantity=1,
+            operations=(),
+            ship_to="site",
+            promised_day=0,
+            minutes_by_factory={f"A{i}": {"work": inst.load[i][j]} for i in range(m)},
+        )
         for j in range(n)
     )
     lanes = {(f"A{i}", f"J{j}"): Lane(f"A{i}", "site", 0, float(inst.cost[i][j])) for i in range(m) for j in range(n)}
@@ -131,15 +137,33 @@ def main() -> None:
         seconds = time.perf_counter() - start
         value = None if result.unassigned else result.objective
         base = None if args.no_baseline else baseline(inst, args.time_limit, args.workers)
-        row = {"instance": inst.name, "value": value, "lower_bound": result.lower_bound, "best": best,
-               "gap_pct": gap_pct(value, best), "seconds": round(seconds, 2), "baseline_value": base,
-               "baseline_gap_pct": gap_pct(base, best)}
+        row = {
+            "instance": inst.name,
+            "value": value,
+            "lower_bound": result.lower_bound,
+            "best": best,
+            "gap_pct": gap_pct(value, best),
+            "seconds": round(seconds, 2),
+            "baseline_value": base,
+            "baseline_gap_pct": gap_pct(base, best),
+        }
         rows.append(row)
         lb = _fmt(result.lower_bound, 1)
-        table.add_row(inst.name, _fmt(value), lb, _fmt(best), _fmt(row["gap_pct"], 3), f"{seconds:.1f}",
-                      _fmt(base), _fmt(row["baseline_gap_pct"], 3))
-        print(f"{inst.name}: {_fmt(value)} (bound {lb}) best {_fmt(best)} gap {_fmt(row['gap_pct'], 3)}%"
-              f" in {seconds:.1f}s | baseline {_fmt(base)} ({_fmt(row['baseline_gap_pct'], 3)}%)", flush=True)
+        table.add_row(
+            inst.name,
+            _fmt(value),
+            lb,
+            _fmt(best),
+            _fmt(row["gap_pct"], 3),
+            f"{seconds:.1f}",
+            _fmt(base),
+            _fmt(row["baseline_gap_pct"], 3),
+        )
+        print(
+            f"{inst.name}: {_fmt(value)} (bound {lb}) best {_fmt(best)} gap {_fmt(row['gap_pct'], 3)}%"
+            f" in {seconds:.1f}s | baseline {_fmt(base)} ({_fmt(row['baseline_gap_pct'], 3)}%)",
+            flush=True,
+        )
     Console().print(table)
     _print_means(rows)
     if args.json:
@@ -154,8 +178,10 @@ def _print_means(rows: list[dict]) -> None:
     for key, members in classes.items():
         ours = [r["gap_pct"] for r in members if r["gap_pct"] is not None]
         base = [r["baseline_gap_pct"] for r in members if r["baseline_gap_pct"] is not None]
-        print(f"{key}: mean gap {_mean(ours)} % (baseline {_mean(base)} %), "
-              f"{sum(1 for g in ours if abs(g) < 1e-9)}/{len(members)} at best")
+        print(
+            f"{key}: mean gap {_mean(ours)} % (baseline {_mean(base)} %), "
+            f"{sum(1 for g in ours if abs(g) < 1e-9)}/{len(members)} at best"
+        )
 
 
 def _mean(values: list[float]) -> str:

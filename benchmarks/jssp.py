@@ -39,25 +39,27 @@ def to_problem(machines: int, jobs: list[Job]) -> ScheduleProblem:
     """Workcenter ``M<k>`` per machine, lot ``J<j>`` per job, operation ``J<j>/<o>`` per step."""
     workcenters = tuple(Workcenter(id=f"M{k}", capability=f"M{k}") for k in range(machines))
     lots = tuple(
-        Lot(id=f"J{j}", family="job", operations=tuple(
-            Operation(id=f"J{j}/{o}", modes=tuple(Mode(f"M{k}", d) for k, d in alternatives))
-            for o, alternatives in enumerate(job)))
-        for j, job in enumerate(jobs))
+        Lot(
+            id=f"J{j}",
+            family="job",
+            operations=tuple(
+                Operation(id=f"J{j}/{o}", modes=tuple(Mode(f"M{k}", d) for k, d in alternatives))
+                for o, alternatives in enumerate(job)
+            ),
+        )
+        for j, job in enumerate(jobs)
+    )
     return ScheduleProblem(workcenters=workcenters, lots=lots)
 
 
-def solve_meshfab(
-    machines: int, jobs: list[Job], time_limit: float, workers: int
-) -> tuple[int | None, float]:
+def solve_meshfab(machines: int, jobs: list[Job], time_limit: float, workers: int) -> tuple[int | None, float]:
     began = time.perf_counter()
     result = solve(to_problem(machines, jobs), time_limit=time_limit, workers=workers)
     seconds = time.perf_counter() - began
     return (result.objective.makespan if result.objective else None), seconds
 
 
-def solve_pyjobshop(
-    machines: int, jobs: list[Job], time_limit: float, workers: int
-) -> tuple[int | None, float]:
+def solve_pyjobshop(machines: int, jobs: list[Job], time_limit: float, workers: int) -> tuple[int | None, float]:
     model = pyjobshop.Model()
     resources = [model.add_machine() for _ in range(machines)]
     for job in jobs:
@@ -80,7 +82,8 @@ def solve_pyjobshop(
 
 def main() -> None:
     benchtools.run(
-        "jssp", __doc__ or "",
+        "jssp",
+        __doc__ or "",
         ours=lambda path, limit, workers: solve_meshfab(*read_jssp(path), limit, workers),
         baseline=lambda path, limit, workers: solve_pyjobshop(*read_jssp(path), limit, workers),
         baseline_name="PyJobShop",

@@ -29,10 +29,18 @@ from meshfab.engines.promise import CapacitySnapshot, OperationNeed, QuoteReques
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Yiwu
 LINES = {
-    "team-shirt": [("cut", "cotton", 20, 0.6), ("print_dtg", "cmyk", 15, 2.0), ("sew", "shirt", 10, 3.0),
-                   ("pack", "poly", 0, 0.3)],
-    "flag": [("cut", "poly", 10, 0.4), ("sublimation", "flag", 20, 1.5), ("sew", "hem", 10, 1.0),
-             ("pack", "poly", 0, 0.2)],
+    "team-shirt": [
+        ("cut", "cotton", 20, 0.6),
+        ("print_dtg", "cmyk", 15, 2.0),
+        ("sew", "shirt", 10, 3.0),
+        ("pack", "poly", 0, 0.3),
+    ],
+    "flag": [
+        ("cut", "poly", 10, 0.4),
+        ("sublimation", "flag", 20, 1.5),
+        ("sew", "hem", 10, 1.0),
+        ("pack", "poly", 0, 0.2),
+    ],
     "medal": [("cast", "zinc", 45, 1.2), ("engrave", "medal", 10, 1.5), ("pack", "box", 0, 0.4)],
     "ornament": [("mould", "resin", 30, 0.8), ("laser", "wood", 5, 0.7), ("pack", "box", 0, 0.3)],
     "wristband": [("mould", "silicone", 40, 0.2), ("print_screen", "one-colour", 25, 0.3), ("pack", "bag", 0, 0.1)],
@@ -55,10 +63,20 @@ def generate(demo: list[Factory], count: int, rng: np.random.Generator) -> list[
         base = demo[int(rng.integers(len(demo)))]
         caps = {"pack", *rng.choice(CAPABILITIES, size=int(rng.integers(2, 7)), replace=False).tolist()}
         doc = base.model_dump(mode="json")
-        doc.update(id=f"{base.location.region}-g{n:03d}", name=f"Generated {n}",
-                   workcenters=[{"capability": c, "count": int(rng.integers(1, 7)),
-                                 "efficiency": round(float(rng.uniform(0.75, 1.0)), 2)} for c in sorted(caps)],
-                   cost_per_minute={c: int(rng.integers(4, 16)) for c in caps}, status="active")
+        doc.update(
+            id=f"{base.location.region}-g{n:03d}",
+            name=f"Generated {n}",
+            workcenters=[
+                {
+                    "capability": c,
+                    "count": int(rng.integers(1, 7)),
+                    "efficiency": round(float(rng.uniform(0.75, 1.0)), 2),
+                }
+                for c in sorted(caps)
+            ],
+            cost_per_minute={c: int(rng.integers(4, 16)) for c in caps},
+            status="active",
+        )
         factories.append(Factory.model_validate(doc))
     return factories
 
@@ -76,14 +94,19 @@ def open_lines(snap: CapacitySnapshot, lines: int, rng: np.random.Generator) -> 
         qty = np.ceil(rng.lognormal(4.6, 0.9, size=size))
         for cap, family, setup, run in ops:
             np.add.at(reserved[cap], (who, day), np.ceil(setup + run * qty).astype(np.int64))
-            families.update((snap.factories[int(i)].id, cap, snap.day_of(int(d)), family)
-                            for i, d in set(zip(who.tolist(), day.tolist(), strict=True)))
+            families.update(
+                (snap.factories[int(i)].id, cap, snap.day_of(int(d)), family)
+                for i, d in set(zip(who.tolist(), day.tolist(), strict=True))
+            )
     buckets = []
     for cap, minutes in reserved.items():
         minutes = np.minimum(minutes, snap.available[cap])
         for i, d in zip(*np.nonzero(minutes), strict=True):
-            buckets.append(Bucket(snap.factories[i].id, cap, snap.day_of(int(d)), int(snap.available[cap][i, d]),
-                                  int(minutes[i, d])))
+            buckets.append(
+                Bucket(
+                    snap.factories[i].id, cap, snap.day_of(int(d)), int(snap.available[cap][i, d]), int(minutes[i, d])
+                )
+            )
     return buckets, sorted(families, key=str)
 
 
@@ -93,9 +116,17 @@ def requests(snap: CapacitySnapshot, count: int, rng: np.random.Generator) -> li
     out = []
     for _ in range(count):
         ops = tuple(OperationNeed(c, f, s, r, k) for k, (c, f, s, r) in enumerate(LINES[kinds[rng.integers(6)]]))
-        out.append(QuoteRequest(ops, int(np.ceil(rng.lognormal(3.0, 1.0))), countries[rng.integers(len(countries))],
-                                int(rng.integers(100, 5000)), NOW + timedelta(minutes=int(rng.integers(0, 240))),
-                                1500, "USD"))
+        out.append(
+            QuoteRequest(
+                ops,
+                int(np.ceil(rng.lognormal(3.0, 1.0))),
+                countries[rng.integers(len(countries))],
+                int(rng.integers(100, 5000)),
+                NOW + timedelta(minutes=int(rng.integers(0, 240))),
+                1500,
+                "USD",
+            )
+        )
     return out
 
 
@@ -114,11 +145,19 @@ def measure(name: str, snap: CapacitySnapshot, count: int, rng: np.random.Genera
         if isinstance(result, Refusal):
             refused[result.reason] = refused.get(result.reason, 0) + 1
     ms = np.array(times)
-    fill = sum(int(snap.reserved[c].sum()) for c in snap.reserved) / max(1, sum(int(a.sum()) for a in
-                                                                              snap.available.values()))
-    return {"world": name, "quotes": count, "p50_ms": round(float(np.percentile(ms, 50)), 3),
-            "p99_ms": round(float(np.percentile(ms, 99)), 3), "max_ms": round(float(ms.max()), 3),
-            "refused": refused, "factories": len(snap.factories), "fill": round(fill, 3)}
+    fill = sum(int(snap.reserved[c].sum()) for c in snap.reserved) / max(
+        1, sum(int(a.sum()) for a in snap.available.values())
+    )
+    return {
+        "world": name,
+        "quotes": count,
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+        "max_ms": round(float(ms.max()), 3),
+        "refused": refused,
+        "factories": len(snap.factories),
+        "fill": round(fill, 3),
+    }
 
 
 def main() -> None:
@@ -142,8 +181,16 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "world" else "right")
     for row in rows:
         refused = ", ".join(f"{k.split('_')[0]} {v}" for k, v in sorted(row["refused"].items())) or "0"
-        table.add_row(str(row["world"]), str(row["factories"]), f"{row['fill']:.0%}", str(row["quotes"]),
-                      refused, f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}", f"{row['max_ms']:.2f}")
+        table.add_row(
+            str(row["world"]),
+            str(row["factories"]),
+            f"{row['fill']:.0%}",
+            str(row["quotes"]),
+            refused,
+            f"{row['p50_ms']:.2f}",
+            f"{row['p99_ms']:.2f}",
+            f"{row['max_ms']:.2f}",
+        )
     Console().print(table)
     if args.json:
         keys = ("world", "quotes", "p50_ms", "p99_ms")

@@ -40,21 +40,36 @@ def main() -> None:
     generated = time.perf_counter() - start
     result = solve(world, time_limit=args.time_limit, seed=args.seed, workers=args.workers)
     row = {
-        "instance": f"network-{args.lines}x{args.factories}x{args.days}", "lines": args.lines,
-        "factories": args.factories, "days": args.days, "objective": result.objective,
-        "lower_bound": result.lower_bound, "gap_pct": 100 * result.gap, "seconds": round(result.seconds, 2),
-        "generation_seconds": round(generated, 2), "world": "spread" if args.spread else "planted",
+        "instance": f"network-{args.lines}x{args.factories}x{args.days}",
+        "lines": args.lines,
+        "factories": args.factories,
+        "days": args.days,
+        "objective": result.objective,
+        "lower_bound": result.lower_bound,
+        "gap_pct": 100 * result.gap,
+        "seconds": round(result.seconds, 2),
+        "generation_seconds": round(generated, 2),
+        "world": "spread" if args.spread else "planted",
         "unassigned": len(result.unassigned),
-        "moved": len(result.moved), "status": result.status.value,
-        "costs": {k: getattr(result.costs, k) for k in
-                  ("production", "shipping", "lateness", "moves", "trust", "unassigned")},
+        "moved": len(result.moved),
+        "status": result.status.value,
+        "costs": {
+            k: getattr(result.costs, k) for k in ("production", "shipping", "lateness", "moves", "trust", "unassigned")
+        },
     }
     table = Table(title=f"Routing at scale, time limit {args.time_limit:g} s, {args.workers} worker(s)")
     for key in ("instance", "objective", "lower_bound", "gap_pct", "seconds", "unassigned", "moved", "status"):
         table.add_column(key, justify="right")
-    table.add_row(row["instance"], f"{result.objective:,.0f}", f"{result.lower_bound:,.0f}",
-                  f"{row['gap_pct']:.2f}", f"{result.seconds:.1f}", str(row["unassigned"]), str(row["moved"]),
-                  row["status"])
+    table.add_row(
+        row["instance"],
+        f"{result.objective:,.0f}",
+        f"{result.lower_bound:,.0f}",
+        f"{row['gap_pct']:.2f}",
+        f"{result.seconds:.1f}",
+        str(row["unassigned"]),
+        str(row["moved"]),
+        row["status"],
+    )
     Console().print(table)
     print({k: round(v) for k, v in row["costs"].items()})
     if args.json:

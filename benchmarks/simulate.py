@@ -41,11 +41,24 @@ def rate_for(total: int, days: int) -> float:
 
 def measure(name: str, days: int, orders_per_day: float | None, data_dir: Path) -> dict[str, object]:
     started = time.perf_counter()
-    kpis = simulate(SCENARIO, data_dir / name, policies=["meshfab"], days=days, drain_days=0,
-                    orders_per_day=orders_per_day, data_dir=data_dir, console=Console(quiet=True))["meshfab"]
+    kpis = simulate(
+        SCENARIO,
+        data_dir / name,
+        policies=["meshfab"],
+        days=days,
+        drain_days=0,
+        orders_per_day=orders_per_day,
+        data_dir=data_dir,
+        console=Console(quiet=True),
+    )["meshfab"]
     seconds = time.perf_counter() - started
-    return {"scenario": name, "days": days, "orders": kpis["orders"], "wall_seconds": round(seconds, 1),
-            "orders_per_second": round(kpis["orders"] / seconds, 2)}
+    return {
+        "scenario": name,
+        "days": days,
+        "orders": kpis["orders"],
+        "wall_seconds": round(seconds, 1),
+        "orders_per_second": round(kpis["orders"] / seconds, 2),
+    }
 
 
 def main() -> None:
@@ -69,8 +82,10 @@ def main() -> None:
         table.add_row(*(str(row[c]) for c in ("scenario", "days", "orders", "wall_seconds", "orders_per_second")))
     console = Console()
     console.print(table)
-    console.print(f"100,000 orders at the measured 100k-slice rate: about {need / 60:.0f} min "
-                  f"(target {TARGET_SECONDS / 60:.0f} min) — extrapolated, not measured.")
+    console.print(
+        f"100,000 orders at the measured 100k-slice rate: about {need / 60:.0f} min "
+        f"(target {TARGET_SECONDS / 60:.0f} min) — extrapolated, not measured."
+    )
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "extrapolated_100k_seconds": round(need)}, indent=2) + "\n")
 

@@ -17,8 +17,20 @@ from meshfab.domain.expressions import ExpressionError, parse_expression
 from meshfab.engines.configurator import template_warnings
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "yiwu" / "templates.yaml"
-CAPABILITIES = {"cut", "sew", "print_dtg", "print_screen", "sublimation", "embroider", "dye", "mould", "cast",
-                "engrave", "laser", "pack"}
+CAPABILITIES = {
+    "cut",
+    "sew",
+    "print_dtg",
+    "print_screen",
+    "sublimation",
+    "embroider",
+    "dye",
+    "mould",
+    "cast",
+    "engrave",
+    "laser",
+    "pack",
+}
 
 
 def demo_docs() -> list[dict[str, Any]]:
@@ -27,7 +39,11 @@ def demo_docs() -> list[dict[str, Any]]:
 
 def minimal(**changes: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "key": "mug", "name": "Mug", "currency": "USD", "hs_code": "691200", "weight_grams": 350,
+        "key": "mug",
+        "name": "Mug",
+        "currency": "USD",
+        "hs_code": "691200",
+        "weight_grams": 350,
         "packing": {"units_per_box": 36},
         "options": [
             {"key": "colour", "type": "enum", "values": [{"value": "white"}, {"value": "black"}]},
@@ -53,9 +69,14 @@ def test_rule_parses_into_typed_tree_with_precedence() -> None:
 
 @pytest.mark.parametrize(
     ("source", "position", "fragment"),
-    [("a = ", 5, "expected a value"), ("a requires b requires c", 14, "parentheses"),
-     ("colour = red $", 14, "unexpected character"), ("foo(x)", 1, "unknown function"),
-     ("(a = 1", 7, "expected ')'"), ("", 1, "empty expression")],
+    [
+        ("a = ", 5, "expected a value"),
+        ("a requires b requires c", 14, "parentheses"),
+        ("colour = red $", 14, "unexpected character"),
+        ("foo(x)", 1, "unknown function"),
+        ("(a = 1", 7, "expected ')'"),
+        ("", 1, "empty expression"),
+    ],
 )
 def test_syntax_errors_name_the_position(source: str, position: int, fragment: str) -> None:
     with pytest.raises(ExpressionError) as caught:
@@ -139,8 +160,7 @@ def test_unknown_enum_values_in_rules_and_lookups_are_problems() -> None:
 
 
 def test_rule_no_configuration_can_satisfy_is_a_warning() -> None:
-    doc = minimal(rules=[{"id": "impossible", "rule": "height_cm > 20"},
-                         {"id": "idle", "rule": "height_cm <= 12"}])
+    doc = minimal(rules=[{"id": "impossible", "rule": "height_cm > 20"}, {"id": "idle", "rule": "height_cm <= 12"}])
     template, warnings = validate_template(doc)
     assert any("'impossible' can never be satisfied" in warning for warning in warnings)
     assert any("'idle' can never be violated" in warning for warning in warnings)

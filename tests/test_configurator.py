@@ -22,11 +22,17 @@ def demo() -> dict[str, Template]:
 
 
 def priced(base: int, formulas: list[dict[str, Any]], breaks: list[dict[str, Any]] | None = None) -> Template:
-    doc = {"key": "sign", "name": "Sign", "currency": "CNY", "hs_code": "392690", "weight_grams": 10,
-           "packing": {"units_per_box": 1},
-           "options": [{"key": "width_cm", "type": "number", "unit": "cm", "min": 1, "max": 10, "step": 0.5}],
-           "price": {"base": base, "formulas": formulas, "quantity_breaks": breaks or []},
-           "operations": [{"capability": "pack", "run_minutes": 1}]}
+    doc = {
+        "key": "sign",
+        "name": "Sign",
+        "currency": "CNY",
+        "hs_code": "392690",
+        "weight_grams": 10,
+        "packing": {"units_per_box": 1},
+        "options": [{"key": "width_cm", "type": "number", "unit": "cm", "min": 1, "max": 10, "step": 0.5}],
+        "price": {"base": base, "formulas": formulas, "quantity_breaks": breaks or []},
+        "operations": [{"capability": "pack", "run_minutes": 1}],
+    }
     return validate_template(doc)[0]
 
 
@@ -58,13 +64,25 @@ def test_number_domains_are_intervals_on_the_grid(demo: dict[str, Template]) -> 
 
 
 def test_every_violation_is_reported_not_only_the_first(demo: dict[str, Template]) -> None:
-    result = configure(demo["team-shirt"], {
-        "fabric": "cotton", "size": "S", "colour": "fluo-yellow", "print": "sublimation",
-        "player_name": "MAXIMILIANUS", "number": 100, "crest": {"ref": "crest.gif"},
-    })
+    result = configure(
+        demo["team-shirt"],
+        {
+            "fabric": "cotton",
+            "size": "S",
+            "colour": "fluo-yellow",
+            "print": "sublimation",
+            "player_name": "MAXIMILIANUS",
+            "number": 100,
+            "crest": {"ref": "crest.gif"},
+        },
+    )
     assert not result.valid and result.complete
     assert {violation.rule for violation in result.violations} == {
-        "option:number", "option:crest", "sublimation-on-polyester", "fluo-polyester", "name-fits-small-sizes",
+        "option:number",
+        "option:crest",
+        "sublimation-on-polyester",
+        "fluo-polyester",
+        "name-fits-small-sizes",
     }
     by_rule = {violation.rule: violation for violation in result.violations}
     assert by_rule["sublimation-on-polyester"].options == ["fabric", "print"]
@@ -80,13 +98,24 @@ def test_out_of_range_values_are_violations_and_the_option_stays_open(demo: dict
 
 
 def test_choices_with_no_completion_are_a_violation() -> None:
-    doc = {"key": "pair", "name": "Pair", "currency": "USD", "hs_code": "950300", "weight_grams": 1,
-           "packing": {"units_per_box": 1},
-           "options": [{"key": key, "type": "enum", "values": [{"value": "x"}, {"value": "y"}]}
-                       for key in ("a", "b", "c")],
-           "rules": [{"id": "ab", "rule": "a = x requires b = x"}, {"id": "ac", "rule": "a = x requires c = x"},
-                     {"id": "bc", "rule": "b = x excludes c = x"}],
-           "price": {"base": 1}, "operations": [{"capability": "pack", "run_minutes": 1}]}
+    doc = {
+        "key": "pair",
+        "name": "Pair",
+        "currency": "USD",
+        "hs_code": "950300",
+        "weight_grams": 1,
+        "packing": {"units_per_box": 1},
+        "options": [
+            {"key": key, "type": "enum", "values": [{"value": "x"}, {"value": "y"}]} for key in ("a", "b", "c")
+        ],
+        "rules": [
+            {"id": "ab", "rule": "a = x requires b = x"},
+            {"id": "ac", "rule": "a = x requires c = x"},
+            {"id": "bc", "rule": "b = x excludes c = x"},
+        ],
+        "price": {"base": 1},
+        "operations": [{"capability": "pack", "run_minutes": 1}],
+    }
     template = validate_template(doc)[0]
     assert configure(template, {}).domains["a"].values == ["y"]
     result = configure(template, {"a": "x"})
@@ -95,10 +124,18 @@ def test_choices_with_no_completion_are_a_violation() -> None:
 
 
 def test_complete_valid_configuration_gives_everything_scheduling_needs(demo: dict[str, Template]) -> None:
-    result = configure(demo["flag"], {"width_cm": 150, "height_cm": 100, "fabric": "knitted_polyester",
-                                      "finish": "grommets", "sides": "single",
-                                      "artwork": {"ref": "up/flag.pdf", "megabytes": 3, "width_px": 6000}},
-                       quantity=20)
+    result = configure(
+        demo["flag"],
+        {
+            "width_cm": 150,
+            "height_cm": 100,
+            "fabric": "knitted_polyester",
+            "finish": "grommets",
+            "sides": "single",
+            "artwork": {"ref": "up/flag.pdf", "megabytes": 3, "width_px": 6000},
+        },
+        quantity=20,
+    )
     assert result.valid and result.violations == []
     # 500 + 1.5 m² × 1800 = 3200, less 10 % for 20 flags = 2880 per flag
     assert (result.price.unit, result.price.total, result.price.percent_off) == (2880, 57600, "10")
@@ -116,8 +153,14 @@ def test_complete_valid_configuration_gives_everything_scheduling_needs(demo: di
 
 def test_engraving_and_optional_options(demo: dict[str, Template]) -> None:
     medal = demo["medal"]
-    base = {"diameter_mm": "50", "plating": "gold", "relief": "2d", "enamel_colours": 2,
-            "design": {"ref": "d.ai"}, "ribbon": "plain"}
+    base = {
+        "diameter_mm": "50",
+        "plating": "gold",
+        "relief": "2d",
+        "enamel_colours": 2,
+        "design": {"ref": "d.ai"},
+        "ribbon": "plain",
+    }
     plain = configure(medal, base)
     assert plain.valid and [op.capability for op in plain.operations or []] == ["cast", "dye", "pack"]
     too_long = configure(medal, {**base, "back_engraving": "CHAMPIONS 2025 CITY CUP"})
@@ -155,8 +198,9 @@ def test_every_demo_template_can_be_clicked_to_a_valid_order(demo: dict[str, Tem
         choices: dict[str, object] = {}
         result = configure(template, choices)
         while not result.complete:
-            key, domain = next((k, d) for k, d in result.domains.items()
-                               if k not in choices and template.option(k).required)
+            key, domain = next(
+                (k, d) for k, d in result.domains.items() if k not in choices and template.option(k).required
+            )
             if domain.kind == "enum":
                 choices[key] = domain.values[-1]
             elif domain.kind == "artwork":

@@ -23,13 +23,24 @@ def option_docs(draw: st.DrawFn, index: int) -> dict[str, Any]:
     key = f"{kind[0]}{index}"
     if kind == "enum":
         count = draw(st.integers(1, 4))
-        return {"key": key, "type": "enum", "required": required,
-                "values": [{"value": f"v{value}"} for value in range(count)]}
+        return {
+            "key": key,
+            "type": "enum",
+            "required": required,
+            "values": [{"value": f"v{value}"} for value in range(count)],
+        }
     if kind == "number":
         step = draw(st.sampled_from(["1", "0.5"]))
         top = draw(st.integers(0, 3))
-        return {"key": key, "type": "number", "unit": "cm", "min": "1", "max": str(1 + top), "step": step,
-                "required": required}
+        return {
+            "key": key,
+            "type": "number",
+            "unit": "cm",
+            "min": "1",
+            "max": str(1 + top),
+            "step": step,
+            "required": required,
+        }
     if kind == "text":
         return {"key": key, "type": "text", "max_length": draw(st.integers(1, 3)), "required": required}
     return {"key": key, "type": "artwork", "formats": ["png"], "max_megabytes": 5, "required": required}
@@ -70,9 +81,18 @@ def expressions(draw: st.DrawFn, options: list[dict[str, Any]], depth: int = 0) 
 def templates(draw: st.DrawFn) -> Template:
     options = [draw(option_docs(index)) for index in range(draw(st.integers(1, 4)))]
     rules = [{"id": f"r{index}", "rule": draw(expressions(options))} for index in range(draw(st.integers(0, 4)))]
-    doc = {"key": "random", "name": "Random", "currency": "USD", "hs_code": "950300", "weight_grams": 1,
-           "packing": {"units_per_box": 1}, "options": options, "rules": rules, "price": {"base": 100},
-           "operations": [{"capability": "pack", "run_minutes": 1}]}
+    doc = {
+        "key": "random",
+        "name": "Random",
+        "currency": "USD",
+        "hs_code": "950300",
+        "weight_grams": 1,
+        "packing": {"units_per_box": 1},
+        "options": options,
+        "rules": rules,
+        "price": {"base": 100},
+        "operations": [{"capability": "pack", "run_minutes": 1}],
+    }
     return validate_template(doc)[0]
 
 
@@ -140,8 +160,13 @@ def test_domains_equal_brute_force_enumeration(data: st.DataObject) -> None:
         complete = all(option.key in choices for option in template.options if option.required)
         assert result.complete == complete
         if complete:
-            filled = {option.key: choices.get(option.key, option.rule_values()[-1] if option.type in
-                      ("enum", "number") else option.rule_values()[0]) for option in template.options}
+            filled = {
+                option.key: choices.get(
+                    option.key,
+                    option.rule_values()[-1] if option.type in ("enum", "number") else option.rule_values()[0],
+                )
+                for option in template.options
+            }
             assert result.valid == (filled in solutions)
             assert (result.bill_of_materials is not None) == result.valid
         else:
@@ -151,20 +176,34 @@ def test_domains_equal_brute_force_enumeration(data: st.DataObject) -> None:
 @st.composite
 def dense_templates(draw: st.DrawFn) -> Template:
     """More options and rules than GAC alone can decide: exactness must come from the support search."""
-    options = [{"key": f"e{index}", "type": "enum", "values": [{"value": f"v{v}"} for v in range(3)]}
-               for index in range(draw(st.integers(4, 6)))]
+    options = [
+        {"key": f"e{index}", "type": "enum", "values": [{"value": f"v{v}"} for v in range(3)]}
+        for index in range(draw(st.integers(4, 6)))
+    ]
     rules = []
     for index in range(draw(st.integers(4, 10))):
         first, second, third = draw(st.permutations(options))[:3]
         values = [f"v{v}" for v in range(3)]
         a, b, c = (draw(st.sampled_from(values)) for _ in range(3))
-        shape = draw(st.sampled_from(["{a} requires {b}", "{a} excludes {b}", "{a} and {b} requires {c}",
-                                      "{a} requires {b} or {c}"]))
+        shape = draw(
+            st.sampled_from(
+                ["{a} requires {b}", "{a} excludes {b}", "{a} and {b} requires {c}", "{a} requires {b} or {c}"]
+            )
+        )
         text = shape.format(a=f"{first['key']} = {a}", b=f"{second['key']} != {b}", c=f"{third['key']} = {c}")
         rules.append({"id": f"r{index}", "rule": text})
-    doc = {"key": "dense", "name": "Dense", "currency": "USD", "hs_code": "950300", "weight_grams": 1,
-           "packing": {"units_per_box": 1}, "options": options, "rules": rules, "price": {"base": 100},
-           "operations": [{"capability": "pack", "run_minutes": 1}]}
+    doc = {
+        "key": "dense",
+        "name": "Dense",
+        "currency": "USD",
+        "hs_code": "950300",
+        "weight_grams": 1,
+        "packing": {"units_per_box": 1},
+        "options": options,
+        "rules": rules,
+        "price": {"base": 100},
+        "operations": [{"capability": "pack", "run_minutes": 1}],
+    }
     return validate_template(doc)[0]
 
 

@@ -128,8 +128,12 @@ def fill_every_bucket(platform: Platform, days: int) -> None:
     with platform.uow() as uow:
         factories = {f.id: f for f in uow.factories.list()}
         start = min(f.local_day(platform.clock.now()) for f in factories.values())
-        keys = [(f.id, w.capability, start + timedelta(days=d)) for f in factories.values() for w in f.workcenters
-                for d in range(days)]
+        keys = [
+            (f.id, w.capability, start + timedelta(days=d))
+            for f in factories.values()
+            for w in f.workcenters
+            for d in range(days)
+        ]
         lock_buckets(uow.session, factories, keys)
         uow.session.execute(update(BucketRow).values(reserved=BucketRow.available))
         uow.commit()

@@ -44,8 +44,11 @@ def test_missing_capability_is_no_capable_factory() -> None:
 
 
 def test_paused_and_dark_factories_get_no_offers() -> None:
-    factories = [make_factory("a-paused", status="paused", cost=1), make_factory("b-dark", status="dark", cost=1),
-                 make_factory("c-active", cost=50)]
+    factories = [
+        make_factory("a-paused", status="paused", cost=1),
+        make_factory("b-dark", status="dark", cost=1),
+        make_factory("c-active", cost=50),
+    ]
     result = offers(quote(snapshot(factories, [make_lane()]), request()))
     assert {o.factory_id for o in result} == {"c-active"}
     alone = quote(snapshot(factories[:2], [make_lane()]), request())
@@ -110,8 +113,11 @@ def test_reservations_consume_capacity_and_later_quotes_move_later() -> None:
 
 
 def test_fastest_and_cheapest_offers_come_from_the_pareto_front() -> None:
-    lanes = [make_lane("gb-express", p95=24, parcel=2000), make_lane("gb-post", p95=120, parcel=300),
-             make_lane("gb-slow-dear", p95=200, parcel=5000)]
+    lanes = [
+        make_lane("gb-express", p95=24, parcel=2000),
+        make_lane("gb-post", p95=120, parcel=300),
+        make_lane("gb-slow-dear", p95=200, parcel=5000),
+    ]
     result = offers(quote(snapshot([make_factory()], lanes), request()))
     assert [o.lane_id for o in result] == ["gb-express", "gb-post"]
     assert result[0].labels == ("fastest",) and result[-1].labels == ("cheapest",)
@@ -150,10 +156,12 @@ def test_check_rejects_a_saved_setup_whose_lot_is_gone_and_a_stale_time() -> Non
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(0, 480), min_size=10, max_size=10), st.integers(1, 900), st.integers(0, 60),
-       st.integers(6, 17))
+@given(
+    st.lists(st.integers(0, 480), min_size=10, max_size=10), st.integers(1, 900), st.integers(0, 60), st.integers(6, 17)
+)
 def test_any_offer_fits_free_capacity_holds_the_whole_need_and_passes_check(
-        reserved: list[int], quantity: int, setup: int, hour: int) -> None:
+    reserved: list[int], quantity: int, setup: int, hour: int
+) -> None:
     buckets = [Bucket("lon-01", "cut", MONDAY + timedelta(days=d), 480, r) for d, r in enumerate(reserved)]
     now = at(MONDAY, hour)
     snap = snapshot([make_factory()], [make_lane()], now=now, buckets=buckets)

@@ -38,8 +38,11 @@ def test_quote_at_closing_time_with_a_stored_saturday_bucket_passes_check() -> N
     # Tuesday and Wednesday are free, Thursday has 59 minutes, Friday is full; Saturday has no shift to work on,
     # so the last minute goes to the next Monday and the parcel leaves that day, not on Tuesday.
     assert [(r.day, r.minutes) for r in offer.reservations] == [
-        (MONDAY + timedelta(days=1), 480), (MONDAY + timedelta(days=2), 480), (MONDAY + timedelta(days=3), 59),
-        (NEXT_MONDAY, 1)]
+        (MONDAY + timedelta(days=1), 480),
+        (MONDAY + timedelta(days=2), 480),
+        (MONDAY + timedelta(days=3), 59),
+        (NEXT_MONDAY, 1),
+    ]
     assert offer.ready_at == at(NEXT_MONDAY, 8, 1)
     assert offer.ship_at == at(NEXT_MONDAY, 16)
     assert sum(r.minutes for r in offer.reservations) == 2 * 60 + 900

@@ -12,29 +12,69 @@ MONDAY = date(2026, 1, 5)  # winter: London is UTC, Shanghai UTC+8, Los Angeles 
 WEEKDAYS = [0, 1, 2, 3, 4]
 
 
-def make_factory(fid: str = "lon-01", *, region: str = "london", country: str = "GB", tz: str = "Europe/London",
-                 caps: dict[str, int] | None = None, holidays: list[str] | None = None, status: str = "active",
-                 max_lot: int = 500, cost: int = 10, count: int = 1) -> Factory:
+def make_factory(
+    fid: str = "lon-01",
+    *,
+    region: str = "london",
+    country: str = "GB",
+    tz: str = "Europe/London",
+    caps: dict[str, int] | None = None,
+    holidays: list[str] | None = None,
+    status: str = "active",
+    max_lot: int = 500,
+    cost: int = 10,
+    count: int = 1,
+) -> Factory:
     """One machine per capability at 100 %, shifts 08:00–12:00 and 13:00–17:00 Monday to Friday (480 min/day)."""
     caps = caps or {"cut": cost}
-    return Factory.model_validate({
-        "id": fid, "name": fid,
-        "location": {"lat": 0, "lon": 0, "region": region, "country": country, "timezone": tz},
-        "workcenters": [{"capability": c, "count": count, "efficiency": 1.0} for c in caps],
-        "calendar": {"shifts": [{"weekdays": WEEKDAYS, "start": "08:00", "end": "12:00"},
-                                {"weekdays": WEEKDAYS, "start": "13:00", "end": "17:00"}],
-                     "holidays": holidays or []},
-        "currency": "USD", "cost_per_minute": caps, "status": status, "max_lot": max_lot,
-    })
+    return Factory.model_validate(
+        {
+            "id": fid,
+            "name": fid,
+            "location": {"lat": 0, "lon": 0, "region": region, "country": country, "timezone": tz},
+            "workcenters": [{"capability": c, "count": count, "efficiency": 1.0} for c in caps],
+            "calendar": {
+                "shifts": [
+                    {"weekdays": WEEKDAYS, "start": "08:00", "end": "12:00"},
+                    {"weekdays": WEEKDAYS, "start": "13:00", "end": "17:00"},
+                ],
+                "holidays": holidays or [],
+            },
+            "currency": "USD",
+            "cost_per_minute": caps,
+            "status": status,
+            "max_lot": max_lot,
+        }
+    )
 
 
-def make_lane(lid: str = "london-gb", *, origin: str = "london", dest: str = "GB", cutoff: str = "16:00",
-              p95: int = 48, customs: int = 0, parcel: int = 500, per_kg: int = 100) -> Lane:
-    return Lane.model_validate({
-        "id": lid, "origin_region": origin, "destination_country": dest, "carrier": "c", "service": "s",
-        "transit_hours_p50": min(24, p95), "transit_hours_p95": p95, "cutoff": cutoff, "currency": "USD",
-        "cost_per_parcel": parcel, "cost_per_kg": per_kg, "customs_days": customs,
-    })
+def make_lane(
+    lid: str = "london-gb",
+    *,
+    origin: str = "london",
+    dest: str = "GB",
+    cutoff: str = "16:00",
+    p95: int = 48,
+    customs: int = 0,
+    parcel: int = 500,
+    per_kg: int = 100,
+) -> Lane:
+    return Lane.model_validate(
+        {
+            "id": lid,
+            "origin_region": origin,
+            "destination_country": dest,
+            "carrier": "c",
+            "service": "s",
+            "transit_hours_p50": min(24, p95),
+            "transit_hours_p95": p95,
+            "cutoff": cutoff,
+            "currency": "USD",
+            "cost_per_parcel": parcel,
+            "cost_per_kg": per_kg,
+            "customs_days": customs,
+        }
+    )
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -45,13 +85,20 @@ def cut(setup: int = 30, run: float = 1.0, family: str = "cotton", seq: int = 1,
     return OperationNeed(cap, family, setup, run, seq)
 
 
-def request(*ops: OperationNeed, quantity: int = 60, dest: str = "GB", now: datetime | None = None,
-            horizon: int = 60, weight: int = 1000) -> QuoteRequest:
+def request(
+    *ops: OperationNeed,
+    quantity: int = 60,
+    dest: str = "GB",
+    now: datetime | None = None,
+    horizon: int = 60,
+    weight: int = 1000,
+) -> QuoteRequest:
     return QuoteRequest(ops or (cut(),), quantity, dest, weight, now or at(MONDAY, 7), 1000, "USD", horizon)
 
 
-def snapshot(factories: list[Factory], lanes: list[Lane], now: datetime | None = None, days: int = 20,
-             **kwargs: object) -> CapacitySnapshot:
+def snapshot(
+    factories: list[Factory], lanes: list[Lane], now: datetime | None = None, days: int = 20, **kwargs: object
+) -> CapacitySnapshot:
     return CapacitySnapshot(factories, lanes, now=now or at(MONDAY, 7), days=days, **kwargs)  # type: ignore[arg-type]
 
 

@@ -24,8 +24,15 @@ from tests.helpers import benchmark_module
 DATA = Path(__file__).parent / "data"
 
 
-def factory(fid: str, region: str = "EU", caps: dict[str, float] | None = None, minutes: int = 480, days: int = 3,
-            status: FactoryStatus = FactoryStatus.ACTIVE, trust: float = 1.0) -> Factory:
+def factory(
+    fid: str,
+    region: str = "EU",
+    caps: dict[str, float] | None = None,
+    minutes: int = 480,
+    days: int = 3,
+    status: FactoryStatus = FactoryStatus.ACTIVE,
+    trust: float = 1.0,
+) -> Factory:
     caps = caps or {"print": 1.0, "pack": 0.5}
     return Factory(fid, region, caps, {(c, d): minutes for c in caps for d in range(days)}, status, trust)
 
@@ -40,8 +47,15 @@ LANES = (Lane("EU", "DE", 1, 5.0), Lane("ASIA", "DE", 6, 2.0))
 
 def rerouted(problem: RoutingProblem, result_assignment: dict) -> RoutingProblem:
     lines = tuple(
-        Line(ln.id, ln.quantity, ln.operations, ln.ship_to, ln.promised_day, ln.setup_family,
-             *(result_assignment[ln.id] or (None, None)))
+        Line(
+            ln.id,
+            ln.quantity,
+            ln.operations,
+            ln.ship_to,
+            ln.promised_day,
+            ln.setup_family,
+            *(result_assignment[ln.id] or (None, None)),
+        )
         for ln in problem.lines
     )
     return RoutingProblem(lines, problem.factories, problem.lanes, problem.horizon_days, problem.weights)
@@ -67,8 +81,10 @@ def test_lateness_is_steep_enough_to_pay_for_a_dearer_on_time_factory() -> None:
 
 def test_dark_factory_lines_are_all_rescued_elsewhere() -> None:
     world = random_world(3, 60, 6, 5, load=0.5, allocated=1.0)
-    victim = max({ln.current_factory for ln in world.lines if ln.current_factory}, key=lambda f: sum(
-        ln.current_factory == f for ln in world.lines))
+    victim = max(
+        {ln.current_factory for ln in world.lines if ln.current_factory},
+        key=lambda f: sum(ln.current_factory == f for ln in world.lines),
+    )
     held = {ln.id for ln in world.lines if ln.current_factory == victim}
     r = solve(with_status(world, victim, FactoryStatus.DARK), time_limit=3)
     assert held
@@ -103,8 +119,9 @@ def test_paused_factory_keeps_its_line_but_takes_nothing_new() -> None:
 def test_capacity_forces_the_second_line_to_another_day_or_factory() -> None:
     small = factory("small", minutes=30, days=1)
     lines = (line("a", promised=5), line("b", promised=5))  # each needs 20 print + 20 pack minutes
-    r = solve(RoutingProblem(lines, (small, factory("big", caps={"print": 2.0, "pack": 2.0}, days=1)), LANES, 1),
-              time_limit=2)
+    r = solve(
+        RoutingProblem(lines, (small, factory("big", caps={"print": 2.0, "pack": 2.0}, days=1)), LANES, 1), time_limit=2
+    )
     assert sorted(a[0] for a in r.assignment.values()) == ["big", "small"]
 
 

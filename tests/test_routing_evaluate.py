@@ -18,8 +18,11 @@ def test_evaluate_matches_the_solvers_own_cost_split(seed: int) -> None:
 
 def test_the_current_allocation_costs_no_moves_and_a_lost_line_costs_the_unassigned_weight() -> None:
     problem = random_world(3, 30, 6, 8, allocated=1.0)
-    current = {line.id: (line.current_factory, line.current_day) for line in problem.lines
-               if line.current_factory is not None and line.current_day is not None}
+    current = {
+        line.id: (line.current_factory, line.current_day)
+        for line in problem.lines
+        if line.current_factory is not None and line.current_day is not None
+    }
     assert evaluate(problem, current).moves == 0
     dropped = dict(current)
     lost = next(iter(dropped))

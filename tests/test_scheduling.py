@@ -27,11 +27,16 @@ from meshfab.engines.scheduling.heuristic import dispatch
 DATA = Path(__file__).parent / "data"
 
 
-def lot(lot_id: str, family: str, steps: list[tuple[str, int]], *, due: int | None = None, weight: int = 1,
-        release: int = 0) -> Lot:
-    return Lot(id=lot_id, family=family, release=release,
-               operations=tuple(Operation(f"{lot_id}/{k}", (Mode(res, d),)) for k, (res, d) in enumerate(steps)),
-               lines=(LinePart(f"line-{lot_id}", 1, due, weight),))
+def lot(
+    lot_id: str, family: str, steps: list[tuple[str, int]], *, due: int | None = None, weight: int = 1, release: int = 0
+) -> Lot:
+    return Lot(
+        id=lot_id,
+        family=family,
+        release=release,
+        operations=tuple(Operation(f"{lot_id}/{k}", (Mode(res, d),)) for k, (res, d) in enumerate(steps)),
+        lines=(LinePart(f"line-{lot_id}", 1, due, weight),),
+    )
 
 
 def assert_sound(problem: ScheduleProblem, result: ScheduleResult) -> None:
@@ -51,8 +56,10 @@ def assert_sound(problem: ScheduleProblem, result: ScheduleResult) -> None:
 def test_ft06_is_solved_to_its_published_optimum() -> None:
     rows = [r.split() for r in (DATA / "ft06.txt").read_text().splitlines() if not r.startswith("#")]
     n, m = map(int, rows[0])
-    lots = tuple(lot(f"J{j}", "job", [(f"M{int(r[k])}", int(r[k + 1])) for k in range(0, 2 * m, 2)])
-                 for j, r in enumerate(rows[1:n + 1]))
+    lots = tuple(
+        lot(f"J{j}", "job", [(f"M{int(r[k])}", int(r[k + 1])) for k in range(0, 2 * m, 2)])
+        for j, r in enumerate(rows[1 : n + 1])
+    )
     problem = ScheduleProblem(tuple(Workcenter(f"M{k}", f"M{k}") for k in range(m)), lots)
     result = solve(problem, time_limit=30, workers=1)
     assert result.status == SolveStatus.OPTIMAL
@@ -64,15 +71,27 @@ def test_ft06_is_solved_to_its_published_optimum() -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_factories_get_sound_schedules(seed: int) -> None:
     rng = random.Random(seed)
-    workcenters = (Workcenter("cut", "cut", count=2), Workcenter("print", "print", count=2),
-                   Workcenter("sew", "sew", efficiency=0.8), Workcenter("sew2", "sew"))
+    workcenters = (
+        Workcenter("cut", "cut", count=2),
+        Workcenter("print", "print", count=2),
+        Workcenter("sew", "sew", efficiency=0.8),
+        Workcenter("sew2", "sew"),
+    )
     calendar = tuple((day * 1440 + 480, day * 1440 + 960) for day in range(10))
-    lots = tuple(Lot(id=f"L{i}", family=rng.choice("ABC"), release=rng.choice([0, 600, 1500]),
-                     operations=(Operation(f"L{i}/cut", (Mode("cut", rng.randint(10, 60)),)),
-                                 Operation(f"L{i}/print", (Mode("print", rng.randint(20, 90)),)),
-                                 Operation(f"L{i}/sew", (Mode("sew", rng.randint(20, 120)),))),
-                     lines=(LinePart(f"l{i}", 5, rng.randint(600, 4000), rng.randint(1, 3)),))
-                 for i in range(8))
+    lots = tuple(
+        Lot(
+            id=f"L{i}",
+            family=rng.choice("ABC"),
+            release=rng.choice([0, 600, 1500]),
+            operations=(
+                Operation(f"L{i}/cut", (Mode("cut", rng.randint(10, 60)),)),
+                Operation(f"L{i}/print", (Mode("print", rng.randint(20, 90)),)),
+                Operation(f"L{i}/sew", (Mode("sew", rng.randint(20, 120)),)),
+            ),
+            lines=(LinePart(f"l{i}", 5, rng.randint(600, 4000), rng.randint(1, 3)),),
+        )
+        for i in range(8)
+    )
     setups = {(a, b): 15 * (1 + (a < b)) for a in "ABC" for b in "ABC" if a != b}
     problem = ScheduleProblem(workcenters, lots, calendar=calendar, setup_times=setups)
     result = solve(problem, time_limit=3, seed=seed, workers=1)
@@ -84,9 +103,11 @@ def test_random_factories_get_sound_schedules(seed: int) -> None:
 
 
 def test_an_operation_never_spans_a_break() -> None:
-    problem = ScheduleProblem((Workcenter("press", "print"),),
-                              (lot("a", "A", [("press", 40)]), lot("b", "A", [("press", 40)])),
-                              calendar=((0, 60), (120, 180)))
+    problem = ScheduleProblem(
+        (Workcenter("press", "print"),),
+        (lot("a", "A", [("press", 40)]), lot("b", "A", [("press", 40)])),
+        calendar=((0, 60), (120, 180)),
+    )
     result = solve(problem, time_limit=5)
     starts = sorted(op.start for op in result.timelines["press"])
     assert starts[0] <= 20 and starts[1] == 120
@@ -94,8 +115,9 @@ def test_an_operation_never_spans_a_break() -> None:
 
 
 def test_an_operation_longer_than_every_shift_is_infeasible() -> None:
-    problem = ScheduleProblem((Workcenter("press", "print"),), (lot("a", "A", [("press", 90)]),),
-                              calendar=((0, 60), (120, 180)))
+    problem = ScheduleProblem(
+        (Workcenter("press", "print"),), (lot("a", "A", [("press", 90)]),), calendar=((0, 60), (120, 180))
+    )
     result = solve(problem, time_limit=5)
     assert result.status == SolveStatus.INFEASIBLE
     assert result.objective is None and "no schedule" in result.message
@@ -103,10 +125,11 @@ def test_an_operation_longer_than_every_shift_is_infeasible() -> None:
 
 def test_started_work_is_never_moved() -> None:
     started = Started("a/0", "cut#2", -15)
-    problem = ScheduleProblem((Workcenter("cut", "cut", count=2), Workcenter("sew", "sew")),
-                              (lot("a", "A", [("cut", 30), ("sew", 10)], due=10),
-                               lot("b", "A", [("cut", 30), ("sew", 10)], due=10)),
-                              started=(started,))
+    problem = ScheduleProblem(
+        (Workcenter("cut", "cut", count=2), Workcenter("sew", "sew")),
+        (lot("a", "A", [("cut", 30), ("sew", 10)], due=10), lot("b", "A", [("cut", 30), ("sew", 10)], due=10)),
+        started=(started,),
+    )
     result = solve(problem, time_limit=5)
     placed = result.operations()["a/0"]
     assert (placed.machine_id, placed.start, placed.end, placed.fixed) == ("cut#2", -15, 15, True)
@@ -115,17 +138,23 @@ def test_started_work_is_never_moved() -> None:
 
 
 def test_started_work_that_collides_is_infeasible() -> None:
-    problem = ScheduleProblem((Workcenter("cut", "cut"),),
-                              (lot("a", "A", [("cut", 30)]), lot("b", "A", [("cut", 30)])),
-                              started=(Started("a/0", "cut", 0), Started("b/0", "cut", 10)))
+    problem = ScheduleProblem(
+        (Workcenter("cut", "cut"),),
+        (lot("a", "A", [("cut", 30)]), lot("b", "A", [("cut", 30)])),
+        started=(Started("a/0", "cut", 0), Started("b/0", "cut", 10)),
+    )
     assert solve(problem, time_limit=5).status == SolveStatus.INFEASIBLE
 
 
 def test_due_times_drive_the_order_and_a_late_lot_is_reported() -> None:
-    problem = ScheduleProblem((Workcenter("engrave", "engrave"),),
-                              (lot("relaxed", "A", [("engrave", 50)], due=500),
-                               lot("urgent", "A", [("engrave", 50)], due=60),
-                               lot("hopeless", "A", [("engrave", 50)], due=20, weight=1)))
+    problem = ScheduleProblem(
+        (Workcenter("engrave", "engrave"),),
+        (
+            lot("relaxed", "A", [("engrave", 50)], due=500),
+            lot("urgent", "A", [("engrave", 50)], due=60),
+            lot("hopeless", "A", [("engrave", 50)], due=20, weight=1),
+        ),
+    )
     result = solve(problem, time_limit=5)
     order = [op.lot_id for op in result.timelines["engrave"]]
     assert order.index("urgent") < order.index("relaxed")
@@ -139,9 +168,10 @@ def test_due_times_drive_the_order_and_a_late_lot_is_reported() -> None:
 
 
 def test_heavier_lines_win_when_both_cannot_be_on_time() -> None:
-    problem = ScheduleProblem((Workcenter("engrave", "engrave"),),
-                              (lot("vip", "A", [("engrave", 50)], due=50, weight=10),
-                               lot("std", "A", [("engrave", 50)], due=50, weight=1)))
+    problem = ScheduleProblem(
+        (Workcenter("engrave", "engrave"),),
+        (lot("vip", "A", [("engrave", 50)], due=50, weight=10), lot("std", "A", [("engrave", 50)], due=50, weight=1)),
+    )
     result = solve(problem, time_limit=5)
     assert [op.lot_id for op in result.timelines["engrave"]] == ["vip", "std"]
     assert result.objective is not None and result.objective.weighted_tardiness == 50
@@ -149,10 +179,16 @@ def test_heavier_lines_win_when_both_cannot_be_on_time() -> None:
 
 def test_changeovers_are_counted_and_families_are_batched() -> None:
     setups = {("red", "blue"): 30, ("blue", "red"): 30}
-    problem = ScheduleProblem((Workcenter("press", "print", initial_family="red"),),
-                              (lot("r1", "red", [("press", 10)]), lot("b1", "blue", [("press", 10)]),
-                               lot("r2", "red", [("press", 10)]), lot("b2", "blue", [("press", 10)])),
-                              setup_times=setups)
+    problem = ScheduleProblem(
+        (Workcenter("press", "print", initial_family="red"),),
+        (
+            lot("r1", "red", [("press", 10)]),
+            lot("b1", "blue", [("press", 10)]),
+            lot("r2", "red", [("press", 10)]),
+            lot("b2", "blue", [("press", 10)]),
+        ),
+        setup_times=setups,
+    )
     result = solve(problem, time_limit=5)
     families = [op.lot_id[0] for op in result.timelines["press"]]
     assert families == ["r", "r", "b", "b"]
@@ -163,17 +199,22 @@ def test_changeovers_are_counted_and_families_are_batched() -> None:
 
 
 def test_changeover_time_also_stays_inside_a_shift() -> None:
-    problem = ScheduleProblem((Workcenter("press", "print", initial_family="red"),),
-                              (lot("b1", "blue", [("press", 20)]),),
-                              calendar=((0, 30), (60, 120)), setup_times={("red", "blue"): 20})
+    problem = ScheduleProblem(
+        (Workcenter("press", "print", initial_family="red"),),
+        (lot("b1", "blue", [("press", 20)]),),
+        calendar=((0, 30), (60, 120)),
+        setup_times={("red", "blue"): 20},
+    )
     result = solve(problem, time_limit=5)
     op = result.timelines["press"][0]
     assert (op.setup, op.start) == (20, 80)
 
 
 def test_alternative_capabilities_use_identical_machines_and_efficiency() -> None:
-    problem = ScheduleProblem((Workcenter("old", "sew", efficiency=0.5), Workcenter("new", "sew", count=2)),
-                              tuple(lot(f"x{i}", "A", [("sew", 30)]) for i in range(3)))
+    problem = ScheduleProblem(
+        (Workcenter("old", "sew", efficiency=0.5), Workcenter("new", "sew", count=2)),
+        tuple(lot(f"x{i}", "A", [("sew", 30)]) for i in range(3)),
+    )
     result = solve(problem, time_limit=5)
     assert result.objective is not None and result.objective.makespan == 60
     durations = {op.machine_id: op.end - op.start for op in result.operations().values()}
@@ -189,10 +230,18 @@ def test_releases_are_respected() -> None:
 
 def test_warm_start_never_worsens_the_objective() -> None:
     rng = random.Random(7)
-    lots = tuple(lot(f"L{i}", rng.choice("AB"), [("cut", rng.randint(5, 30)), ("sew", rng.randint(5, 30))],
-                     due=rng.randint(20, 200)) for i in range(10))
-    problem = ScheduleProblem((Workcenter("cut", "cut"), Workcenter("sew", "sew")), lots,
-                              setup_times={("A", "B"): 10, ("B", "A"): 10})
+    lots = tuple(
+        lot(
+            f"L{i}",
+            rng.choice("AB"),
+            [("cut", rng.randint(5, 30)), ("sew", rng.randint(5, 30))],
+            due=rng.randint(20, 200),
+        )
+        for i in range(10)
+    )
+    problem = ScheduleProblem(
+        (Workcenter("cut", "cut"), Workcenter("sew", "sew")), lots, setup_times={("A", "B"): 10, ("B", "A"): 10}
+    )
     first = solve(problem, time_limit=2, seed=1)
     assert first.objective is not None
     for seed in range(3):
@@ -214,11 +263,23 @@ def test_warm_start_from_another_problem_is_only_a_hint() -> None:
 def test_the_dispatch_schedule_is_sound_and_solve_never_returns_worse() -> None:
     rng = random.Random(11)
     calendar = ((0, 300), (400, 700), (800, 1100), (1200, 5000))
-    lots = tuple(lot(f"L{i}", rng.choice("AB"), [("cut", rng.randint(5, 60)), ("sew", rng.randint(5, 60))],
-                     due=rng.randint(50, 600), release=rng.choice([0, 120])) for i in range(12))
-    problem = ScheduleProblem((Workcenter("cut", "cut", count=2), Workcenter("sew", "sew")), lots,
-                              calendar=calendar, setup_times={("A", "B"): 25, ("B", "A"): 5},
-                              started=(Started("L0/0", "cut#1", 0),))
+    lots = tuple(
+        lot(
+            f"L{i}",
+            rng.choice("AB"),
+            [("cut", rng.randint(5, 60)), ("sew", rng.randint(5, 60))],
+            due=rng.randint(50, 600),
+            release=rng.choice([0, 120]),
+        )
+        for i in range(12)
+    )
+    problem = ScheduleProblem(
+        (Workcenter("cut", "cut", count=2), Workcenter("sew", "sew")),
+        lots,
+        calendar=calendar,
+        setup_times={("A", "B"): 25, ("B", "A"): 5},
+        started=(Started("L0/0", "cut#1", 0),),
+    )
     quick = dispatch(problem)
     assert quick is not None and quick.objective is not None
     assert violations(problem, quick) == []
@@ -228,15 +289,17 @@ def test_the_dispatch_schedule_is_sound_and_solve_never_returns_worse() -> None:
 
 
 def test_dispatch_gives_up_when_an_operation_fits_no_shift() -> None:
-    problem = ScheduleProblem((Workcenter("press", "print"),), (lot("a", "A", [("press", 90)]),),
-                              calendar=((0, 60),))
+    problem = ScheduleProblem((Workcenter("press", "print"),), (lot("a", "A", [("press", 90)]),), calendar=((0, 60),))
     assert dispatch(problem) is None
 
 
 def test_work_started_before_the_shift_boundary_stays_and_the_rest_follows_the_calendar() -> None:
-    problem = ScheduleProblem((Workcenter("press", "print"),),
-                              (lot("a", "A", [("press", 30)]), lot("b", "A", [("press", 30)])),
-                              calendar=((0, 100), (200, 300)), started=(Started("a/0", "press", -20),))
+    problem = ScheduleProblem(
+        (Workcenter("press", "print"),),
+        (lot("a", "A", [("press", 30)]), lot("b", "A", [("press", 30)])),
+        calendar=((0, 100), (200, 300)),
+        started=(Started("a/0", "press", -20),),
+    )
     result = solve(problem, time_limit=5)
     ops = result.operations()
     assert (ops["a/0"].start, ops["a/0"].end) == (-20, 10)
@@ -256,11 +319,13 @@ def test_a_backlog_over_the_arc_budget_gets_a_rolling_horizon(monkeypatch: pytes
 
     monkeypatch.setattr(solver, "ARC_BUDGET", 40)  # two machines × up to 4 operations each
     setups = {("red", "blue"): 15, ("blue", "red"): 15}
-    lots = tuple(lot(f"L{k}", ("red", "blue")[k % 2], [("press", 10), ("pack", 5)], due=300 - 10 * k)
-                 for k in range(10))
+    lots = tuple(
+        lot(f"L{k}", ("red", "blue")[k % 2], [("press", 10), ("pack", 5)], due=300 - 10 * k) for k in range(10)
+    )
     started = (Started("L9/0", "press", 0),)  # least urgent by due time, but running: it must be in the head
-    problem = ScheduleProblem((Workcenter("press", "print"), Workcenter("pack", "pack")), lots,
-                              setup_times=setups, started=started)
+    problem = ScheduleProblem(
+        (Workcenter("press", "print"), Workcenter("pack", "pack")), lots, setup_times=setups, started=started
+    )
     result = solve(problem, time_limit=5)
     assert_sound(problem, result)
     assert "rolling horizon" in result.message and result.bound is None

@@ -91,13 +91,22 @@ def test_whole_runs_are_deterministic_sane_and_reported(tmp_path: Path, database
     saved = json.loads((tmp_path / "a" / "kpis.json").read_text())
     assert set(saved) == {"meshfab", "nearest", "fixed-lead-time"}
     for k in saved.values():
-        assert {"orders", "walk_aways", "promise_kept_rate", "lead_time_hours_p50", "cost_per_unit", "utilisation",
-                "rerouted_lines", "at_risk_flagged"} <= set(k)
+        assert {
+            "orders",
+            "walk_aways",
+            "promise_kept_rate",
+            "lead_time_hours_p50",
+            "cost_per_unit",
+            "utilisation",
+            "rerouted_lines",
+            "at_risk_flagged",
+        } <= set(k)
     page = (tmp_path / "a" / "index.html").read_text()
     assert page.count("<svg") >= 4 + 2 * 3 and "http://" not in page and "<script" not in page
 
 
 def test_an_unknown_policy_is_refused(tmp_path: Path, database_url: str) -> None:
     with pytest.raises(ValueError, match="unknown policy"):
-        simulate(small_scenario(tmp_path), tmp_path / "r", policies=["magic"], data_dir=tmp_path,
-                 database_url=database_url)
+        simulate(
+            small_scenario(tmp_path), tmp_path / "r", policies=["magic"], data_dir=tmp_path, database_url=database_url
+        )

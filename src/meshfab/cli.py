@@ -118,8 +118,14 @@ def simulate(
 
     try:
         results = run_simulation(
-            scenario, out, policies=list(POLICIES) if compare else [policy], days=days, seed=seed,
-            orders_per_day=orders_per_day, data_dir=get_settings().data_dir, console=console,
+            scenario,
+            out,
+            policies=list(POLICIES) if compare else [policy],
+            days=days,
+            seed=seed,
+            orders_per_day=orders_per_day,
+            data_dir=get_settings().data_dir,
+            console=console,
         )
     except DomainError as exc:
         _fail(exc)
@@ -127,6 +133,8 @@ def simulate(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from None
     for name, k in results.items():
-        console.print(f"{name}: orders {k['orders']}, walk-aways {k['walk_aways']}, kept {k['promise_kept_rate']}, "
-                      f"cost/unit {k['cost_per_unit']}")
+        console.print(
+            f"{name}: orders {k['orders']}, walk-aways {k['walk_aways']}, kept {k['promise_kept_rate']}, "
+            f"cost/unit {k['cost_per_unit']}"
+        )
     console.print(f"report: {out / 'index.html'}")

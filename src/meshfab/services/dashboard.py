@@ -289,11 +289,7 @@ def trust_record(platform: Platform, principal: Principal, factory_id: str) -> T
     known = [(w, v) for w, v in parts if v is not None]
     observed = sum(w * v for w, v in known) / sum(w for w, _ in known) if known else None
     n = judged + len(finished)
-    score = (
-        stored
-        if observed is None
-        else (stored * PRIOR_WEIGHT + observed * n) / (PRIOR_WEIGHT + n)
-    )
+    score = stored if observed is None else (stored * PRIOR_WEIGHT + observed * n) / (PRIOR_WEIGHT + n)
     return Trust(stored, score, n, kept, judged, len(finished), on_time, units, scrapped, observed)
 
 

@@ -16,8 +16,32 @@ import numpy as np
 
 from meshfab.sim.scenario import Scenario
 
-DIURNAL = [0.3, 0.2, 0.2, 0.2, 0.3, 0.5, 0.8, 1.0, 1.2, 1.3, 1.4, 1.4, 1.3, 1.3, 1.4, 1.4, 1.3, 1.3, 1.4, 1.5,
-           1.5, 1.3, 0.9, 0.5]  # UTC hours: buyers on three continents overlap, nights still quieter
+DIURNAL = [
+    0.3,
+    0.2,
+    0.2,
+    0.2,
+    0.3,
+    0.5,
+    0.8,
+    1.0,
+    1.2,
+    1.3,
+    1.4,
+    1.4,
+    1.3,
+    1.3,
+    1.4,
+    1.4,
+    1.3,
+    1.3,
+    1.4,
+    1.5,
+    1.5,
+    1.3,
+    0.9,
+    0.5,
+]  # UTC hours: buyers on three continents overlap, nights still quieter
 _DIURNAL_MEAN = sum(DIURNAL) / 24
 
 

@@ -54,8 +54,14 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         factories = {f.id: _Factory(f.id, f.country, f.region, f.cost_per_minute) for f in found}
         rows = s.execute(
             select(
-                PromiseRow.line_id, PromiseRow.factory_id, PromiseRow.status, PromiseRow.delivery_by,
-                PromiseRow.delivered_at, OrderRow.created_at, OrderRow.ship_to, OrderLineRow.quantity,
+                PromiseRow.line_id,
+                PromiseRow.factory_id,
+                PromiseRow.status,
+                PromiseRow.delivery_by,
+                PromiseRow.delivered_at,
+                OrderRow.created_at,
+                OrderRow.ship_to,
+                OrderLineRow.quantity,
             )
             .join(OrderRow, OrderRow.id == PromiseRow.order_id)
             .join(OrderLineRow, OrderLineRow.id == PromiseRow.line_id)
@@ -72,8 +78,9 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         ).all()
         parcels = s.execute(select(ParcelRow.line_ids, ParcelRow.cost)).all()
         capacity = s.execute(
-            select(BucketRow.factory_id, BucketRow.day, func.sum(BucketRow.available), func.sum(BucketRow.reserved))
-            .group_by(BucketRow.factory_id, BucketRow.day)
+            select(
+                BucketRow.factory_id, BucketRow.day, func.sum(BucketRow.available), func.sum(BucketRow.reserved)
+            ).group_by(BucketRow.factory_id, BucketRow.day)
         ).all()
     samples: dict[str, list[bool]] = {"all": [], "domestic": [], "global": []}
     lead: list[float] = []
@@ -100,9 +107,7 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
             flag_hours.append((deadline - at).total_seconds() / 3600)
     cost_per_minute = {f.id: f.cost_per_minute for f in factories.values()}
     shipped_lines = {x for line_ids, _ in parcels for x in line_ids}
-    production = sum(
-        m * cost_per_minute[f].get(c, 0) for line, f, c, m in cost_rows if str(line) in shipped_lines
-    )
+    production = sum(m * cost_per_minute[f].get(c, 0) for line, f, c, m in cost_rows if str(line) in shipped_lines)
     units = sum(p.quantity for p in rows if str(p.line_id) in shipped_lines)
     shipping = sum(cost for _, cost in parcels)
     util = _utilisation(record, factories, capacity, start, days)

@@ -54,8 +54,12 @@ def simulate(
     factories: list[dict[str, Any]] = []
     total_days = scenario.days + scenario.drain_days
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as bar:
         for name in policies:
             task = bar.add_task(f"{name:>15}", total=total_days, status=f"{len(demand)} buyers to come")
@@ -63,8 +67,12 @@ def simulate(
             def tick(day: int, record: Record, closed: dict[str, int], task: Any = task) -> None:
                 judged = sum(closed.values())
                 rate = f"{closed.get('delivered', 0) / judged:.1%}" if judged else "—"
-                bar.update(task, completed=day, status=f"day {day}/{total_days}  orders {len(record.orders)}  "
-                           f"walked {sum(record.walk_aways.values())}  kept so far {rate}")
+                bar.update(
+                    task,
+                    completed=day,
+                    status=f"day {day}/{total_days}  orders {len(record.orders)}  "
+                    f"walked {sum(record.walk_aways.values())}  kept so far {rate}",
+                )
 
             sim = Simulation(scenario, scenario_path, name, base, data_dir)
             platform = sim.run(demand, tick)

@@ -35,9 +35,19 @@ OPERATOR = Principal.parse("operator")
 SCOPE = str(OPERATOR)
 
 CENTROIDS: dict[str, tuple[float, float]] = {
-    "US": (39.8, -98.6), "GB": (52.4, -1.5), "DE": (51.2, 10.4), "FR": (46.6, 2.4), "NL": (52.1, 5.3),
-    "PL": (52.0, 19.1), "CA": (56.1, -106.3), "MX": (23.6, -102.5), "AU": (-25.3, 133.8), "JP": (36.2, 138.3),
-    "KR": (36.5, 127.9), "BR": (-14.2, -51.9), "CN": (35.9, 104.2),
+    "US": (39.8, -98.6),
+    "GB": (52.4, -1.5),
+    "DE": (51.2, 10.4),
+    "FR": (46.6, 2.4),
+    "NL": (52.1, 5.3),
+    "PL": (52.0, 19.1),
+    "CA": (56.1, -106.3),
+    "MX": (23.6, -102.5),
+    "AU": (-25.3, 133.8),
+    "JP": (36.2, 138.3),
+    "KR": (36.5, 127.9),
+    "BR": (-14.2, -51.9),
+    "CN": (35.9, 104.2),
 }  # approximate centres, enough to rank factories by distance
 MERCHANTS = {"web": "teamkit", "marketplace": "giftmarket", "store": "yiwu-showroom", "api": "clubshop-api"}
 
@@ -181,4 +191,3 @@ def _command(arrival: Arrival, quoted: QuotedOffer) -> PlaceOrder:
         lines=[LineRequest(offer_id=quoted.id)],
         merchant_id=MERCHANTS[channel],
     )
-

@@ -70,8 +70,10 @@ def _heat(name: str, heat: dict[str, dict[str, float]]) -> str:
     days = sorted({d for row in heat.values() for d in row})
     cell_w, cell_h, left = max(6, (W - 120) // max(1, len(days))), 9, 110
     height = 30 + cell_h * len(heat)
-    out = [f'<svg viewBox="0 0 {W} {height}" width="{W}" height="{height}"><text x="4" y="14" font-weight="bold">'
-           f"Utilisation by factory × day — {html.escape(name)}</text>"]
+    out = [
+        f'<svg viewBox="0 0 {W} {height}" width="{W}" height="{height}"><text x="4" y="14" font-weight="bold">'
+        f"Utilisation by factory × day — {html.escape(name)}</text>"
+    ]
     for r, (factory, row) in enumerate(sorted(heat.items())):
         yy = 22 + r * cell_h
         out.append(f'<text x="4" y="{yy + 8}" font-size="8">{html.escape(factory)}</text>')
@@ -87,8 +89,10 @@ def _heat(name: str, heat: dict[str, dict[str, float]]) -> str:
 
 def _map(name: str, factories: list[dict[str, Any]], util: dict[str, float | None]) -> str:
     """Equirectangular projection; circle area grows with the factory's utilisation."""
-    out = [f'<svg viewBox="0 0 {W} 320" width="{W}" height="320"><rect width="{W}" height="320" fill="#eef4f8"/>',
-           f'<text x="6" y="16" font-weight="bold">Factories and their load — {html.escape(name)}</text>']
+    out = [
+        f'<svg viewBox="0 0 {W} 320" width="{W}" height="320"><rect width="{W}" height="320" fill="#eef4f8"/>',
+        f'<text x="6" y="16" font-weight="bold">Factories and their load — {html.escape(name)}</text>',
+    ]
     for lon in range(-180, 181, 30):
         xx = (lon + 180) / 360 * W
         out.append(f'<line x1="{xx:.0f}" y1="0" x2="{xx:.0f}" y2="320" stroke="#d5e0e8"/>')
@@ -107,13 +111,22 @@ def _map(name: str, factories: list[dict[str, Any]], util: dict[str, float | Non
 
 
 ROWS = [
-    ("orders", "buyers arriving"), ("placed", "orders placed"), ("walk_away_rate", "walk-away rate"),
-    ("promise_kept_rate", "promise kept"), ("promise_kept_rate_domestic", "kept, domestic"),
-    ("promise_kept_rate_global", "kept, cross-border"), ("lead_time_hours_p50", "order→delivery h p50"),
-    ("lead_time_hours_p95", "order→delivery h p95"), ("cost_per_unit", "cost per unit (USD)"),
-    ("setups_per_unit", "setups per unit"), ("rerouted_lines", "lines re-routed"),
-    ("at_risk_flagged", "promises flagged at risk"), ("at_risk_hours_before_deadline_p50", "flagged h before date p50"),
-    ("customs_holds", "customs holds"), ("replans", "network re-plans"), ("wall_seconds", "wall seconds"),
+    ("orders", "buyers arriving"),
+    ("placed", "orders placed"),
+    ("walk_away_rate", "walk-away rate"),
+    ("promise_kept_rate", "promise kept"),
+    ("promise_kept_rate_domestic", "kept, domestic"),
+    ("promise_kept_rate_global", "kept, cross-border"),
+    ("lead_time_hours_p50", "order→delivery h p50"),
+    ("lead_time_hours_p95", "order→delivery h p95"),
+    ("cost_per_unit", "cost per unit (USD)"),
+    ("setups_per_unit", "setups per unit"),
+    ("rerouted_lines", "lines re-routed"),
+    ("at_risk_flagged", "promises flagged at risk"),
+    ("at_risk_hours_before_deadline_p50", "flagged h before date p50"),
+    ("customs_holds", "customs holds"),
+    ("replans", "network re-plans"),
+    ("wall_seconds", "wall seconds"),
 ]
 
 
@@ -128,21 +141,29 @@ def verdict(kpis: dict[str, dict[str, Any]]) -> str:
         mk, ok = m["promise_kept_rate"] or 0, o["promise_kept_rate"] or 0
         mc, oc = m["cost_per_unit"] or 0, o["cost_per_unit"] or 0
         if mk > ok and mc <= oc:
-            notes.append(f"keeps more promises than {name} ({mk:.2%} vs {ok:.2%}) at no higher cost per unit "
-                         f"({mc:.2f} vs {oc:.2f} USD).")
+            notes.append(
+                f"keeps more promises than {name} ({mk:.2%} vs {ok:.2%}) at no higher cost per unit "
+                f"({mc:.2f} vs {oc:.2f} USD)."
+            )
             continue
         why = []
         if mk <= ok:
             why.append(f"keeps {mk:.2%} of promises against {name}'s {ok:.2%}")
             if (o["walk_away_rate"] or 0) > (m["walk_away_rate"] or 0):
-                why.append(f"but {name} turned away {o['walk_away_rate']:.1%} of buyers (meshfab "
-                           f"{m['walk_away_rate']:.1%}) and judged only {o['promises_judged']} promises")
+                why.append(
+                    f"but {name} turned away {o['walk_away_rate']:.1%} of buyers (meshfab "
+                    f"{m['walk_away_rate']:.1%}) and judged only {o['promises_judged']} promises"
+                )
             if (o["lead_time_hours_p50"] or 0) > (m["lead_time_hours_p50"] or 0):
-                why.append(f"and its dates are padded: p50 {o['lead_time_hours_p50']} h to deliver vs "
-                           f"{m['lead_time_hours_p50']} h")
+                why.append(
+                    f"and its dates are padded: p50 {o['lead_time_hours_p50']} h to deliver vs "
+                    f"{m['lead_time_hours_p50']} h"
+                )
         if mc > oc:
-            why.append(f"costs {mc:.2f} USD per unit against {oc:.2f}: buyers choosing the fastest offer pay for "
-                       "faster lanes and nearer (dearer) factories")
+            why.append(
+                f"costs {mc:.2f} USD per unit against {oc:.2f}: buyers choosing the fastest offer pay for "
+                "faster lanes and nearer (dearer) factories"
+            )
         notes.append("; ".join(why) + ".")
     return " ".join(f"meshfab {n}" for n in notes)
 
@@ -158,11 +179,19 @@ def write(out: Path, kpis: dict[str, dict[str, Any]], factories: list[dict[str, 
         table += f"<tr><td>{html.escape(label)}</td>{cells}</tr>"
     charts = [
         _lines("Orders placed per day", {p: [d["orders"] for d in k["daily"]] for p, k in kpis.items()}, labels),
-        _lines("Mesh load: reserved / available capacity per day",
-               {p: [d["reserved_hours"] / d["capacity_hours"] if d["capacity_hours"] else None for d in k["daily"]]
-                for p, k in kpis.items()}, labels),
-        _lines("Promise-kept rate of lines delivered that day",
-               {p: [d["kept_rate"] for d in k["daily"]] for p, k in kpis.items()}, labels),
+        _lines(
+            "Mesh load: reserved / available capacity per day",
+            {
+                p: [d["reserved_hours"] / d["capacity_hours"] if d["capacity_hours"] else None for d in k["daily"]]
+                for p, k in kpis.items()
+            },
+            labels,
+        ),
+        _lines(
+            "Promise-kept rate of lines delivered that day",
+            {p: [d["kept_rate"] for d in k["daily"]] for p, k in kpis.items()},
+            labels,
+        ),
         _histogram(kpis),
     ]
     for name, k in kpis.items():

@@ -90,4 +90,3 @@ def shift_pass(t: OptionTable, choice: np.ndarray, deadline: float = math.inf) -
                 res[eb[k]] -= em[k]
             out[line] = best
     return np.array(out, dtype=np.int64)
-

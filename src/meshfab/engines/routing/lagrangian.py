@@ -70,8 +70,9 @@ def ragged_arange(counts: np.ndarray) -> np.ndarray:
     return np.arange(total) - starts
 
 
-def subgradient(t: OptionTable, upper: float, iterations: int, lam: np.ndarray | None = None,
-                deadline: float = math.inf) -> LagrangeState:
+def subgradient(
+    t: OptionTable, upper: float, iterations: int, lam: np.ndarray | None = None, deadline: float = math.inf
+) -> LagrangeState:
     """Raise the bound for a fixed number of steps (deterministic; ``deadline`` is only a safety stop)."""
     ent_opt = entry_option(t)
     lam = np.zeros(len(t.capacity)) if lam is None else lam.copy()

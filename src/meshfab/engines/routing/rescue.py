@@ -24,8 +24,9 @@ RESCUE_OPTIONS = 8  # fitting options kept per stranded line
 _BLOCK = 256  # stranded lines of one capability set whose costs are computed at once
 
 
-def rescue_options(p: RoutingProblem, t: OptionTable, choice: np.ndarray, deadline: float
-                   ) -> tuple[OptionTable, np.ndarray]:
+def rescue_options(
+    p: RoutingProblem, t: OptionTable, choice: np.ndarray, deadline: float
+) -> tuple[OptionTable, np.ndarray]:
     """``t`` with up to :data:`RESCUE_OPTIONS` fitting options added for each stranded line of ``choice``, and the
     plan carried over to the new table with each rescued line on its cheapest fitting option.
 
@@ -63,7 +64,7 @@ def rescue_options(p: RoutingProblem, t: OptionTable, choice: np.ndarray, deadli
         for lo in range(0, len(rows), _BLOCK):
             if time.perf_counter() > deadline:
                 break
-            block = rows[lo:lo + _BLOCK]
+            block = rows[lo : lo + _BLOCK]
             n = len(block)
             mins = np.array([[p.lines[r].minutes()[c] for c in need] for r in block], dtype=np.int64)
             ship, transit = np.zeros((n, len(facs))), np.zeros((n, len(facs)), dtype=np.int64)
@@ -103,23 +104,24 @@ def rescue_options(p: RoutingProblem, t: OptionTable, choice: np.ndarray, deadli
                 placed[block[k]] = n_new
                 full_mins = np.zeros((len(top), C), dtype=np.int64)
                 full_mins[:, ci] = mins[k]
-                parts = np.stack([prod[k, fi], ship[k, fi], late[k, fi, di], move[k, fi] + resched[k, fi, di],
-                                  trust[facs[fi]]])
+                parts = np.stack(
+                    [prod[k, fi], ship[k, fi], late[k, fi, di], move[k, fi] + resched[k, fi, di], trust[facs[fi]]]
+                )
                 pieces.append((np.full(len(top), block[k]), facs[fi], di, parts, full_mins))
                 n_new += len(top)
             room[np.ix_(facs, ci)] = sub_room
     if not pieces:
         return t, choice
-    wide, new_index = _merge(t, *(np.concatenate([pc[i] for pc in pieces], axis=-1 if i == 3 else 0)
-                                  for i in range(5)))
+    wide, new_index = _merge(t, *(np.concatenate([pc[i] for pc in pieces], axis=-1 if i == 3 else 0) for i in range(5)))
     out = np.where(choice >= 0, new_index[np.maximum(choice, 0)], -1)
     for line, pos in placed.items():
         out[line] = new_index[len(t.opt_line) + pos]
     return wide, out
 
 
-def _merge(t: OptionTable, line: np.ndarray, fac: np.ndarray, day: np.ndarray, parts: np.ndarray,
-           mins: np.ndarray) -> tuple[OptionTable, np.ndarray]:
+def _merge(
+    t: OptionTable, line: np.ndarray, fac: np.ndarray, day: np.ndarray, parts: np.ndarray, mins: np.ndarray
+) -> tuple[OptionTable, np.ndarray]:
     """Append options (with their bucket entries) and restore the line-sorted layout."""
     C, H = len(t.capabilities), t.horizon
     all_line = np.concatenate([t.opt_line, line])
@@ -131,16 +133,22 @@ def _merge(t: OptionTable, line: np.ndarray, fac: np.ndarray, day: np.ndarray, p
     minutes = np.concatenate([t.ent_minutes, mins[oi, ci]])
     starts = np.concatenate([[0], np.cumsum(counts)])
     new_counts = counts[order]
-    idx = np.repeat(starts[order], new_counts) + (np.arange(int(new_counts.sum()))
-                                                  - np.repeat(np.cumsum(new_counts) - new_counts, new_counts))
+    idx = np.repeat(starts[order], new_counts) + (
+        np.arange(int(new_counts.sum())) - np.repeat(np.cumsum(new_counts) - new_counts, new_counts)
+    )
     all_parts = np.concatenate([t.opt_parts, parts], axis=1)[:, order]
     opt_line = all_line[order]
     new_index = np.empty(len(order), dtype=np.int64)
     new_index[order] = np.arange(len(order))  # every option's (old and appended) position in the new table
     return replace(
-        t, opt_line=opt_line, opt_factory=np.concatenate([t.opt_factory, fac])[order],
-        opt_day=np.concatenate([t.opt_day, day])[order], opt_cost=all_parts.sum(axis=0), opt_parts=all_parts,
+        t,
+        opt_line=opt_line,
+        opt_factory=np.concatenate([t.opt_factory, fac])[order],
+        opt_day=np.concatenate([t.opt_day, day])[order],
+        opt_cost=all_parts.sum(axis=0),
+        opt_parts=all_parts,
         line_start=np.searchsorted(opt_line, np.arange(t.n_lines + 1)).astype(np.int64),
-        ent_start=np.concatenate([[0], np.cumsum(new_counts)]).astype(np.int64), ent_bucket=bucket[idx],
+        ent_start=np.concatenate([[0], np.cumsum(new_counts)]).astype(np.int64),
+        ent_bucket=bucket[idx],
         ent_minutes=minutes[idx],
     ), new_index
