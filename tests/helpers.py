@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -86,3 +87,25 @@ def random_gap_table(
     form = gap_form(t)
     assert form is not None
     return t, form, cost, load, cap
+
+
+def brute_force_gap_optimum(cost: np.ndarray, load: np.ndarray, cap: np.ndarray) -> float:
+    """The optimum of a tiny generalised-assignment table by trying every plan (inf when none fits)."""
+    m, n = cost.shape
+    best = float("inf")
+    for rows in itertools.product(range(m), repeat=n):
+        r = np.array(rows)
+        if np.all(np.bincount(r, weights=load[r, np.arange(n)], minlength=m) <= cap):
+            best = min(best, float(cost[r, np.arange(n)].sum()))
+    return best
+
+
+def feasible_plan_cost(form: Any, rows: np.ndarray) -> float:
+    """The cost of ``rows`` (a row of a :class:`GapForm` per line), after checking that the plan keeps every
+    capacity and uses only options that exist."""
+    n = len(rows)
+    used = np.bincount(rows, weights=form.load[rows, np.arange(n)], minlength=len(form.capacity))
+    assert np.all(used <= form.capacity)
+    cost = form.cost[rows, np.arange(n)]
+    assert np.all(np.isfinite(cost))
+    return float(cost.sum())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from pathlib import Path
@@ -16,19 +15,9 @@ from meshfab.engines.routing.lagrangian import subgradient
 from meshfab.engines.routing.options import OptionTable, build_options
 from meshfab.engines.routing.solve import _dive_beside_tabu
 from meshfab.engines.routing.tabu import GapForm, gap_form, to_choice, to_rows
-from tests.helpers import benchmark_module, random_gap_table
+from tests.helpers import benchmark_module, brute_force_gap_optimum, feasible_plan_cost, random_gap_table
 
 DATA = Path(__file__).parent / "data"
-
-
-def _brute_force_optimum(cost: np.ndarray, load: np.ndarray, cap: np.ndarray) -> float:
-    m, n = cost.shape
-    best = math.inf
-    for rows in itertools.product(range(m), repeat=n):
-        r = np.array(rows)
-        if np.all(np.bincount(r, weights=load[r, np.arange(n)], minlength=m) <= cap):
-            best = min(best, float(cost[r, np.arange(n)].sum()))
-    return best
 
 
 def _prices(t: OptionTable, form: GapForm, upper: float) -> np.ndarray:
@@ -36,14 +25,9 @@ def _prices(t: OptionTable, form: GapForm, upper: float) -> np.ndarray:
     return relax(form, dp_capacity(form), upper, 100, lp.multipliers).prices
 
 
-def _check_feasible(form: GapForm, rows: np.ndarray) -> float:
-    n = len(rows)
+def _placed_plan_cost(form: GapForm, rows: np.ndarray) -> float:
     assert np.all(rows < len(form.buckets)), "a dive plan puts every line in a real bucket"
-    used = np.bincount(rows, weights=form.load[rows, np.arange(n)], minlength=len(form.capacity))
-    assert np.all(used <= form.capacity)
-    cost = form.cost[rows, np.arange(n)]
-    assert np.all(np.isfinite(cost))
-    return float(cost.sum())
+    return feasible_plan_cost(form, rows)
 
 
 def test_pricing_knapsack_matches_brute_force() -> None:
@@ -71,7 +55,7 @@ def test_dives_find_the_brute_force_optimum_and_nothing_below_it() -> None:
     solved = infeasible = 0
     for _ in range(12):
         t, form, cost, load, cap = random_gap_table(rng, 3, 7, max_load=25)
-        optimum = _brute_force_optimum(cost, load, cap)
+        optimum = brute_force_gap_optimum(cost, load, cap)
         start = to_rows(form, shift_pass(t, greedy(t, np.zeros(len(t.capacity)))))
         prices = _prices(t, form, float(cost.max() * 7))
         rows = dive(form, dp_capacity(form), prices, start, time.perf_counter() + 60)
@@ -81,12 +65,12 @@ def test_dives_find_the_brute_force_optimum_and_nothing_below_it() -> None:
             continue
         solved += 1
         assert rows is not None
-        assert _check_feasible(form, rows) == optimum
+        assert _placed_plan_cost(form, rows) == optimum
         # a dive only returns plans strictly cheaper than ``upper``, so none exists below the optimum; the
         # pruning by the Lagrangian bound must not cut the optimum itself away either
         assert dive(form, dp_capacity(form), prices, start, time.perf_counter() + 60, upper=optimum) is None
         rows = dive(form, dp_capacity(form), prices, start, time.perf_counter() + 60, upper=optimum + 1)
-        assert rows is not None and _check_feasible(form, rows) == optimum
+        assert rows is not None and _placed_plan_cost(form, rows) == optimum
     assert solved >= 4 and infeasible >= 2  # both cases were exercised
 
 
@@ -98,21 +82,21 @@ def test_gap1_1_is_solved_to_its_published_optimum() -> None:
     start = to_rows(form, shift_pass(t, greedy(t, np.zeros(len(t.capacity)))))
     rows = dive(form, dp_capacity(form), _prices(t, form, 300.0), start, time.perf_counter() + 60)
     assert rows is not None
-    assert _check_feasible(form, rows) == 261
+    assert _placed_plan_cost(form, rows) == 261
 
 
 def test_no_time_means_no_plan_and_an_over_full_start_is_not_taken_as_a_column() -> None:
     rng = np.random.default_rng(1)
     while True:
         t, form, cost, load, cap = random_gap_table(rng, 3, 7, max_load=25)
-        if math.isfinite(_brute_force_optimum(cost, load, cap)):
+        if math.isfinite(brute_force_gap_optimum(cost, load, cap)):
             break
     prices = _prices(t, form, float(cost.max() * 7))
     over_full = np.zeros(7, dtype=np.int64)  # every line in bucket 0: far over its capacity
     assert dive(form, dp_capacity(form), prices, over_full, time.perf_counter() - 1) is None
     rows = dive(form, dp_capacity(form), prices, over_full, time.perf_counter() + 60)
     assert rows is not None
-    _check_feasible(form, rows)
+    _placed_plan_cost(form, rows)
 
 
 def test_dives_beside_the_tabu_search_never_return_a_worse_plan() -> None:
@@ -127,5 +111,5 @@ def test_dives_beside_the_tabu_search_never_return_a_worse_plan() -> None:
     relaxed = relax(form, capacity, upper, 100, subgradient(t, upper, 100).multipliers)
     found = _dive_beside_tabu(t, form, relaxed, choice, relaxed.rows, time.perf_counter(), 4.0, seed=0)
     assert plan_cost(t, found) <= upper
-    _check_feasible(form, to_rows(form, found))
+    _placed_plan_cost(form, to_rows(form, found))
     assert np.array_equal(to_choice(form, to_rows(form, found)), found)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from pathlib import Path
 from types import ModuleType
@@ -13,23 +12,13 @@ from meshfab.engines.routing.knapsack import dp_capacity, relax
 from meshfab.engines.routing.lagrangian import subgradient
 from meshfab.engines.routing.options import build_options
 from meshfab.engines.routing.tabu import gap_form, tabu_search
-from tests.helpers import benchmark_module, random_gap_table
+from tests.helpers import benchmark_module, brute_force_gap_optimum, random_gap_table
 
 DATA = Path(__file__).parent / "data"
 
 
 def _gap_module() -> ModuleType:
     return benchmark_module("gap")
-
-
-def _brute_force_optimum(cost: np.ndarray, load: np.ndarray, cap: np.ndarray) -> float:
-    m, n = cost.shape
-    best = np.inf
-    for rows in itertools.product(range(m), repeat=n):
-        r = np.array(rows)
-        if np.all(np.bincount(r, weights=load[r, np.arange(n)], minlength=m) <= cap):
-            best = min(best, float(cost[r, np.arange(n)].sum()))
-    return best
 
 
 def test_knapsack_bound_is_valid_and_tighter_than_the_capacity_relaxation() -> None:
@@ -46,14 +35,14 @@ def test_knapsack_bound_is_valid_and_tighter_than_the_capacity_relaxation() -> N
     assert r.rows.shape == (t.n_lines,)
 
 
-def test_knapsack_bound_never_exceeds_a_brute_force_optimum() -> None:
+def test_knapsack_bound_never_exceeds_abrute_force_gap_optimum() -> None:
     rng = np.random.default_rng(3)
     n = 7
     for _ in range(5):
         t, form, cost, load, cap = random_gap_table(rng, 3, n, max_load=25)
         lp = subgradient(t, float(cost.max() * n), 100)
         r = relax(form, dp_capacity(form), float(cost.max() * n), 100, lp.multipliers)
-        assert r.bound <= _brute_force_optimum(cost, load, cap) + 1e-9
+        assert r.bound <= brute_force_gap_optimum(cost, load, cap) + 1e-9
 
 
 def test_tabu_search_from_an_over_full_start_returns_a_feasible_plan() -> None:

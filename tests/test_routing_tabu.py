@@ -13,7 +13,7 @@ from meshfab.engines.routing.knapsack import dp_capacity, relax
 from meshfab.engines.routing.lagrangian import subgradient
 from meshfab.engines.routing.options import build_options
 from meshfab.engines.routing.tabu import FORBIDDEN, GapForm, _relink, gap_form, tabu_search
-from tests.helpers import benchmark_module, random_gap_table
+from tests.helpers import benchmark_module, feasible_plan_cost, random_gap_table
 
 DATA = Path(__file__).parent / "data"
 
@@ -44,15 +44,6 @@ def _random_form(rng: np.random.Generator, m: int, n: int, tightness: float) -> 
     return _form(cost, load, cap)
 
 
-def _check_feasible(g: GapForm, rows: np.ndarray) -> float:
-    n = len(rows)
-    used = np.bincount(rows, weights=g.load[rows, np.arange(n)], minlength=len(g.capacity))
-    assert np.all(used <= g.capacity)
-    cost = g.cost[rows, np.arange(n)]
-    assert np.all(np.isfinite(cost))
-    return float(cost.sum())
-
-
 def test_plans_are_feasible_on_random_tight_instances_from_any_start() -> None:
     rng = np.random.default_rng(11)
     for m, n, tightness in [(3, 12, 0.8), (5, 40, 0.8), (8, 30, 0.6), (2, 25, 0.9), (10, 60, 0.7)]:
@@ -61,7 +52,7 @@ def test_plans_are_feasible_on_random_tight_instances_from_any_start() -> None:
         start = np.argmax(finite, axis=0)  # every line in its first possible bucket: usually far over capacity
         rows = tabu_search(g, start, 3_000, time.perf_counter() + 60, seed=int(rng.integers(100)))
         assert rows is not None
-        _check_feasible(g, rows)
+        feasible_plan_cost(g, rows)
 
 
 def test_a_feasible_start_is_never_made_worse() -> None:
@@ -70,7 +61,7 @@ def test_a_feasible_start_is_never_made_worse() -> None:
     start = np.full(30, 4)  # every line unassigned: feasible and dear
     rows = tabu_search(g, start, 2_000, time.perf_counter() + 60, seed=0)
     assert rows is not None
-    assert _check_feasible(g, rows) <= float(g.cost[start, np.arange(30)].sum())
+    assert feasible_plan_cost(g, rows) <= float(g.cost[start, np.arange(30)].sum())
 
 
 def test_same_seed_same_plan() -> None:
@@ -82,7 +73,7 @@ def test_same_seed_same_plan() -> None:
     two = [tabu_search(g, start, 5_000, time.perf_counter() + 60, seed=9, workers=2) for _ in range(2)]
     assert two[0] is not None and two[1] is not None
     assert np.array_equal(two[0], two[1])  # each worker's search is deterministic, and so is the pick
-    _check_feasible(g, two[0])
+    feasible_plan_cost(g, two[0])
 
 
 def test_reaches_the_optimum_of_gap12_1() -> None:
@@ -94,7 +85,7 @@ def test_reaches_the_optimum_of_gap12_1() -> None:
     assert g is not None
     rows = tabu_search(g, np.zeros(t.n_lines, dtype=np.int64), 30_000, time.perf_counter() + 60, seed=0)
     assert rows is not None
-    assert _check_feasible(g, rows) == 974
+    assert feasible_plan_cost(g, rows) == 974
 
 
 def test_relinking_walks_between_the_two_plans() -> None:
