@@ -81,12 +81,10 @@ class _Master:
         self.model = mathopt.Model()
         self.cover = [self.model.add_linear_constraint(lb=1.0, ub=1.0) for _ in range(n)]
         self.convexity = [self.model.add_linear_constraint(ub=1.0) for _ in range(m)]
-        self.artificial = []
-        for j in range(n):
+        for j in range(n):  # the artificial columns come first: variable ids 0..n-1
             v = self.model.add_variable(lb=0.0, ub=1.0)
             self.model.objective.set_linear_coefficient(v, float(artificial[j]))
             self.cover[j].set_coefficient(v, 1.0)
-            self.artificial.append(v)
         self.rows: list[int] = []
         self.lines: list[np.ndarray] = []
         self.vars: list[mathopt.Variable] = []
@@ -171,7 +169,6 @@ class _Dive:
     best: float = math.inf
     plan: np.ndarray | None = None
     fixed: list[int] = field(default_factory=list)
-    nodes: int = 0
 
     def free(self) -> tuple[list[int], np.ndarray, float]:
         m, n = self.master.cost.shape
@@ -235,7 +232,6 @@ class _Dive:
     def search(self, depth: int, discrepancies: int, max_depth: int, center: np.ndarray) -> None:
         if time.perf_counter() > self.deadline:
             return
-        self.nodes += 1
         rows, lines, fixed_cost = self.free()
         if not lines.any():
             self._record()
