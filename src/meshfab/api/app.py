@@ -11,10 +11,13 @@ from meshfab.api import problems
 from meshfab.api.observability import ObservabilityMiddleware
 from meshfab.api.routers import factories, health, orders, parcels, planning, quotes, templates, webhooks, work
 from meshfab.services.background import PeriodicJob
+from meshfab.services.lane_learning import learn_lane_transit
 from meshfab.services.platform import Platform
 from meshfab.services.replanner import Replanner
 from meshfab.services.webhooks import relay as relay_webhooks
 from meshfab.web import mount as mount_web
+
+LEARN_EVERY_SECONDS = 3600.0  # lanes' real transit is relearnt hourly: it moves over days, not minutes
 
 
 def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
@@ -22,15 +25,17 @@ def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        replanner, relay = None, None
+        replanner, relay, learner = None, None, None
         if background and platform.settings.replan_minutes > 0:
             replanner = Replanner(platform, every_minutes=platform.settings.replan_minutes)
             replanner.start()
         if background:
             relay = PeriodicJob("outbox-relay", 2.0, lambda: relay_webhooks(platform))
             relay.start()
+            learner = PeriodicJob("lane-learning", LEARN_EVERY_SECONDS, lambda: learn_lane_transit(platform))
+            learner.start()
         yield
-        for job in (replanner, relay):
+        for job in (replanner, relay, learner):
             if job is not None:
                 job.stop()
 

@@ -13,7 +13,9 @@ from meshfab.domain.money import Currency
 class Lane(BaseModel):
     """One carrier service. A parcel handed over after `cutoff` (factory local time) leaves the next day.
 
-    The promise uses `transit_hours_p95`, not the mean: a date the platform is 95 % sure to meet.
+    The promise uses `transit_hours_p95`, not the mean: a date the platform is 95 % sure to meet. What the
+    carrier states can be too hopeful (customs clearance, holds), so `learned_extra_hours` is what the parcels'
+    own record adds on top (see `services.lane_learning`); it is learnt, never configured.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -30,12 +32,18 @@ class Lane(BaseModel):
     cost_per_parcel: int = Field(ge=0)
     cost_per_kg: int = Field(ge=0)
     customs_days: int = Field(default=0, ge=0, le=60)
+    learned_extra_hours: int = Field(default=0, ge=0, le=24 * 60)
 
     @model_validator(mode="after")
     def _p95_not_below_p50(self) -> Lane:
         if self.transit_hours_p95 < self.transit_hours_p50:
             raise ValueError("transit_hours_p95 must be at least transit_hours_p50")
         return self
+
+    @property
+    def allowance_hours(self) -> int:
+        """Hand-over to delivery as every promise counts it: p95 transit, customs days, and what was learnt."""
+        return self.transit_hours_p95 + 24 * self.customs_days + self.learned_extra_hours
 
     @property
     def cross_border_hint(self) -> bool:

@@ -1,4 +1,4 @@
-"""A periodic job on a daemon thread: for the outbox relay in `meshfab serve`."""
+"""A periodic job on a daemon thread: the outbox relay and lane learning in `meshfab serve`."""
 
 from __future__ import annotations
 

@@ -104,7 +104,7 @@ class NetworkView:
 
 
 def _hours(lane: Lane) -> float:
-    return lane.transit_hours_p95 + 24 * lane.customs_days
+    return lane.allowance_hours
 
 
 def transit_days(lane: Lane, origin: Factory | None, ship_day: date) -> int:
@@ -114,9 +114,9 @@ def transit_days(lane: Lane, origin: Factory | None, ship_day: date) -> int:
     later, and date the arrival in the destination's zone; without a factory of the region, whole days.
     """
     if origin is None:
-        return math.ceil(lane.transit_hours_p95 / 24) + lane.customs_days
+        return math.ceil(lane.allowance_hours / 24)
     leaves = origin.at_local(ship_day, lane.cutoff)
-    arrives = leaves + timedelta(hours=lane.transit_hours_p95, days=lane.customs_days)
+    arrives = leaves + timedelta(hours=lane.allowance_hours)
     return (arrives.astimezone(ZoneInfo(destination_zone(lane.destination_country))).date() - ship_day).days
 
 

@@ -27,6 +27,7 @@ from meshfab.domain.factories import FactoryStatus
 from meshfab.domain.orders import PromiseStatus
 from meshfab.services import scheduling
 from meshfab.services.factories import set_status
+from meshfab.services.lane_learning import learn_lane_transit
 from meshfab.services.network import replan_network
 from meshfab.services.platform import Platform
 from meshfab.services.scheduling import schedule_factories
@@ -179,6 +180,8 @@ class Simulation:
         every = self.scenario.planning.replan_every_hours * 60
         while True:
             yield env.timeout(every)
+            with self._timed("replan"):
+                learn_lane_transit(platform)  # first, so the re-plan judges promises by what lanes really take
             self._replan(platform, "schedule")
 
     def _replan(self, platform: Platform, trigger: str) -> None:

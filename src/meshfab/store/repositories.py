@@ -207,7 +207,8 @@ class LaneRepository:
         return None if row is None else _lane(row)
 
     def put(self, lane: Lane) -> bool:
-        return _upsert(self.session, LaneRow, lane.id, lane.model_dump())
+        """Insert or update a lane's configuration; what was learnt of it (`learned_extra_hours`) stays."""
+        return _upsert(self.session, LaneRow, lane.id, lane.model_dump(exclude={"learned_extra_hours"}))
 
 
 def _lane(row: LaneRow) -> Lane:

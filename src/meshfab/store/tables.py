@@ -99,6 +99,7 @@ class LaneRow(Base):
     cost_per_parcel: Mapped[int] = mapped_column(Integer)
     cost_per_kg: Mapped[int] = mapped_column(Integer)
     customs_days: Mapped[int] = mapped_column(Integer)
+    learned_extra_hours: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __table_args__ = (Index("ix_lanes_route", "origin_region", "destination_country"),)
 
 

@@ -6,9 +6,9 @@
   rounded up to the minor unit (carriers bill started units).
 * **Ship at** the lane's first cutoff (factory local time, working days only) at or after the later of ``now``
   and the parcel's ``ready_at``.
-* **Expected delivery** = ship at + ``transit_hours_p95`` + ``customs_days`` × 24 h, for every lane (a lane
-  without customs has 0 days); its date is read in the destination's latest-running zone, as the promise
-  engine does, and compared with the promised date (on time when on or before it).
+* **Expected delivery** = ship at + the lane's ``allowance_hours`` (transit p95, customs days, and what the
+  parcels' record added), as the promise counts it; its date is read in the destination's latest-running
+  zone, as the promise engine does, and compared with the promised date (on time when on or before it).
 * **Choice.** Among lanes keeping the promise: lowest cost, then earliest delivery, then lane id. If none
   keeps it: earliest delivery, then lowest cost, then lane id, with ``keeps_promise`` False so the caller
   raises ``promise.at_risk``.
@@ -57,7 +57,7 @@ def delivery_date(instant: datetime, country: str) -> date:
 def evaluate(parcel: ParcelPlan, lane: Lane, factory: Factory, promised_by: date, now: datetime) -> ServiceChoice:
     """What shipping ``parcel`` on ``lane`` would cost and when it would arrive (p95)."""
     ship_at = next_cutoff(factory, lane.cutoff, max(now, parcel.ready_at))
-    arrival = ship_at + timedelta(hours=lane.transit_hours_p95 + 24 * lane.customs_days)
+    arrival = ship_at + timedelta(hours=lane.allowance_hours)
     when = delivery_date(arrival, parcel.destination_country)
     cost = shipping_cost(lane, parcel.weight_grams)
     return ServiceChoice(lane, ship_at, arrival, when, cost, when <= promised_by)

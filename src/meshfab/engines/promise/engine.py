@@ -27,7 +27,8 @@ How time is modelled (aggregate buckets, the checkout horizon of the design):
   before it, less the request's hand-over margin, else at the cutoff of the factory's next working day
   (someone has to hand it over). The margin is the platform's choice of how honest a promise must be: the
   floor runs lots in the order its schedule finds best, and machines break down.
-* **Delivery.** ``ship_at`` + transit p95 hours + ``customs_days`` × 24 h gives an arrival instant; its
+* **Delivery.** ``ship_at`` + the lane's ``allowance_hours`` (transit p95, customs days, and what the parcels'
+  record added) gives an arrival instant; its
   calendar date in the destination's latest-running main zone (``timegrid.DESTINATION_ZONES``, UTC+14 for
   countries not listed) is ``delivery_by``. Transit counts calendar hours: carriers' weekends are in p95.
 * **No split.** A line is made by one factory and ships as one parcel: splitting doubles parcels and shipping,
@@ -171,7 +172,7 @@ def _score(
         return None
     pairs, f, k, ship_day = pairs[keep], f[keep], k[keep], ship_day[keep]
     ship_at = lanes.cutoff[pairs, ship_day]
-    arrival = ship_at + snapshot.lane_p95_hours[k] * 60.0 + snapshot.lane_customs_days[k] * 1440.0
+    arrival = ship_at + snapshot.lane_allowance_hours[k] * 60.0
     delivery = lanes.dates.epoch_days(arrival)
     ship_cost = snapshot.lane_per_parcel[k] + (snapshot.lane_per_kg[k] * request.weight_grams + 999) // 1000
     price = request.unit_price * request.quantity + ship_cost

@@ -97,8 +97,7 @@ class CapacitySnapshot:
         zones = sorted({f.location.timezone for f in self.factories})
         self.zones = zones
         self.zone_of = np.array([zones.index(f.location.timezone) for f in self.factories])
-        self.lane_p95_hours = np.array([lane.transit_hours_p95 for lane in self.lanes], dtype=np.int64)
-        self.lane_customs_days = np.array([lane.customs_days for lane in self.lanes], dtype=np.int64)
+        self.lane_allowance_hours = np.array([lane.allowance_hours for lane in self.lanes], dtype=np.int64)
         self.lane_per_parcel = np.array([lane.cost_per_parcel for lane in self.lanes], dtype=np.int64)
         self.lane_per_kg = np.array([lane.cost_per_kg for lane in self.lanes], dtype=np.int64)
         self.lane_currency = np.array([lane.currency for lane in self.lanes])

@@ -1,0 +1,110 @@
+"""Lanes learn their real hand-over-to-delivery time from the parcels they carried, and promises count it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from uuid import UUID
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from meshfab.domain.lanes import Lane
+from meshfab.services.lane_learning import MIN_PARCELS, learn_lane_transit, learned_extra_hours
+from meshfab.services.platform import Platform
+from meshfab.store.repositories import LaneRepository
+from meshfab.store.tables import LaneRow, OutboxRow, ParcelRow
+from tests.conftest import Keys
+from tests.test_promise_api import quote
+from tests.test_shipping_service import MERCHANT, order_and_finish
+
+
+def _delivered_copies(platform: Platform, model: ParcelRow, lane_id: str, n: int, hours: float) -> None:
+    """``n`` parcels like ``model`` on ``lane_id``, each delivered ``hours`` after its hand-over, ten days ago."""
+    columns = [c.key for c in ParcelRow.__table__.columns]
+    with platform.uow() as uow:
+        for i in range(n):
+            row = ParcelRow(**{c: getattr(model, c) for c in columns})
+            row.id, row.key, row.lane_id = uuid.uuid4(), f"learn-{lane_id}-{i}", lane_id
+            row.ship_at = platform.clock.now() - timedelta(days=10, hours=i)
+            row.delivered_at = row.ship_at + timedelta(hours=hours)
+            uow.session.add(row)
+        uow.commit()
+
+
+def test_the_extra_is_what_the_record_runs_past_the_stated_allowance() -> None:
+    assert learned_extra_hours(100, 130.2) == 31
+    assert learned_extra_hours(100, 100.0) == 0
+    assert learned_extra_hours(100, 60.0) == 0  # faster than stated: nothing is taken off the stated figure
+    lane = Lane.model_validate(
+        {
+            "id": "a-b",
+            "origin_region": "a",
+            "destination_country": "GB",
+            "carrier": "c",
+            "service": "s",
+            "transit_hours_p50": 50,
+            "transit_hours_p95": 100,
+            "cutoff": "17:00",
+            "currency": "USD",
+            "cost_per_parcel": 1,
+            "cost_per_kg": 1,
+            "customs_days": 2,
+            "learned_extra_hours": 7,
+        }
+    )
+    assert lane.allowance_hours == 100 + 48 + 7
+
+
+def test_a_late_lane_learns_its_extra_hours_and_unlearns_them_when_it_recovers(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    order, _ = order_and_finish(client, keys, demo)
+    with demo.uow() as uow:
+        model = uow.session.scalars(select(ParcelRow).where(ParcelRow.order_id == UUID(order["id"]))).one()
+        uow.session.expunge(model)
+        lane = uow.session.get(LaneRow, model.lane_id)
+        assert lane is not None and lane.learned_extra_hours == 0
+        stated, lane_id = lane.transit_hours_p95 + 24 * lane.customs_days, lane.id
+        other = uow.session.scalars(select(LaneRow.id).where(LaneRow.id != lane_id).order_by(LaneRow.id)).first()
+        assert other is not None
+    _delivered_copies(demo, model, lane_id, MIN_PARCELS + 10, stated + 30)
+    _delivered_copies(demo, model, other, MIN_PARCELS - 1, 10_000)  # far too late, but too few to say much
+
+    assert learn_lane_transit(demo) == {lane_id: 30}
+    assert learn_lane_transit(demo) == {}  # nothing new: no change and no second event
+    with demo.uow() as uow:
+        changes = uow.session.scalars(select(OutboxRow).where(OutboxRow.type == "lane.allowance_changed")).all()
+        assert [(c.payload["lane_id"], c.payload["before"], c.payload["after"]) for c in changes] == [(lane_id, 0, 30)]
+        learned = uow.session.get(LaneRow, lane_id)
+        assert learned is not None and learned.learned_extra_hours == 30
+        assert LaneRepository(uow.session).get(lane_id).allowance_hours == stated + 30  # type: ignore[union-attr]
+        # configuring the lane again (a new price) keeps what was learnt
+        configured = LaneRepository(uow.session).get(lane_id)
+        assert configured is not None
+        LaneRepository(uow.session).put(configured.model_copy(update={"cost_per_parcel": 1, "learned_extra_hours": 0}))
+        uow.commit()
+        again = uow.session.get(LaneRow, lane_id)
+        assert again is not None and again.cost_per_parcel == 1 and again.learned_extra_hours == 30
+
+    with demo.uow() as uow:  # the carrier gets faster: the record moves the figure back down
+        uow.session.execute(
+            update(ParcelRow)
+            .where(ParcelRow.key.like(f"learn-{lane_id}-%"))
+            .values(delivered_at=ParcelRow.ship_at + timedelta(hours=stated - 10))
+        )
+        uow.commit()
+    assert learn_lane_transit(demo) == {lane_id: 0}
+
+
+def test_quotes_count_what_a_lane_has_learnt(client: TestClient, keys: Keys, demo: Platform) -> None:
+    def fastest() -> date:
+        offers = quote(client, keys(MERCHANT)).json()["offers"]  # type: ignore[attr-defined]
+        return min(date.fromisoformat(o["delivery_by"]) for o in offers)
+
+    before = fastest()
+    with demo.uow() as uow:
+        uow.session.execute(update(LaneRow).where(LaneRow.destination_country == "GB").values(learned_extra_hours=100))
+        uow.commit()
+    demo.capacity.invalidate()
+    assert (fastest() - before).days >= 4  # 100 hours more on every lane to GB
