@@ -94,6 +94,8 @@ def test_a_late_lane_learns_its_extra_hours_and_unlearns_them_when_it_recovers(
             .values(delivered_at=ParcelRow.ship_at + timedelta(hours=stated - 10))
         )
         uow.commit()
+    listed = {x["id"]: x for x in client.get("/v1/lanes", headers=keys("operator")).json()}
+    assert listed[lane_id]["learned_extra_hours"] == 30  # operators see what promises count
     assert learn_lane_transit(demo) == {lane_id: 0}
 
 

@@ -224,6 +224,7 @@ class LaneOut(BaseModel):
     cost_per_parcel: int
     cost_per_kg: int
     customs_days: int
+    learned_extra_hours: int = Field(description="what the parcels' record adds to p95 and customs days")
 
     @classmethod
     def of(cls, lane: Lane) -> LaneOut:

@@ -32,7 +32,9 @@ class Lane(BaseModel):
     cost_per_parcel: int = Field(ge=0)
     cost_per_kg: int = Field(ge=0)
     customs_days: int = Field(default=0, ge=0, le=60)
-    learned_extra_hours: int = Field(default=0, ge=0, le=24 * 60)
+    learned_extra_hours: int = Field(
+        default=0, ge=0, le=24 * 60, description="learnt from the parcels' record; ignored when a lane is configured"
+    )
 
     @model_validator(mode="after")
     def _p95_not_below_p50(self) -> Lane:
