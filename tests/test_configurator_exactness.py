@@ -77,13 +77,11 @@ def expressions(draw: st.DrawFn, options: list[dict[str, Any]], depth: int = 0) 
     return f"({left}) {op} ({draw(expressions(options, depth + 1))})"
 
 
-@st.composite
-def templates(draw: st.DrawFn) -> Template:
-    options = [draw(option_docs(index)) for index in range(draw(st.integers(1, 4)))]
-    rules = [{"id": f"r{index}", "rule": draw(expressions(options))} for index in range(draw(st.integers(0, 4)))]
+def _template(key: str, name: str, options: list[dict], rules: list[dict]) -> Template:
+    """A minimal valid template around generated options and rules."""
     doc = {
-        "key": "random",
-        "name": "Random",
+        "key": key,
+        "name": name,
         "currency": "USD",
         "hs_code": "950300",
         "weight_grams": 1,
@@ -94,6 +92,13 @@ def templates(draw: st.DrawFn) -> Template:
         "operations": [{"capability": "pack", "run_minutes": 1}],
     }
     return validate_template(doc)[0]
+
+
+@st.composite
+def templates(draw: st.DrawFn) -> Template:
+    options = [draw(option_docs(index)) for index in range(draw(st.integers(1, 4)))]
+    rules = [{"id": f"r{index}", "rule": draw(expressions(options))} for index in range(draw(st.integers(0, 4)))]
+    return _template("random", "Random", options, rules)
 
 
 def valid_configurations(template: Template) -> list[dict[str, Any]]:
@@ -192,19 +197,7 @@ def dense_templates(draw: st.DrawFn) -> Template:
         )
         text = shape.format(a=f"{first['key']} = {a}", b=f"{second['key']} != {b}", c=f"{third['key']} = {c}")
         rules.append({"id": f"r{index}", "rule": text})
-    doc = {
-        "key": "dense",
-        "name": "Dense",
-        "currency": "USD",
-        "hs_code": "950300",
-        "weight_grams": 1,
-        "packing": {"units_per_box": 1},
-        "options": options,
-        "rules": rules,
-        "price": {"base": 100},
-        "operations": [{"capability": "pack", "run_minutes": 1}],
-    }
-    return validate_template(doc)[0]
+    return _template("dense", "Dense", options, rules)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
