@@ -31,6 +31,7 @@ from meshfab.services.network_problem import NetworkView, PlannedLine, read_netw
 from meshfab.services.platform import Platform
 from meshfab.services.risk import mark_at_risk
 from meshfab.services.scheduling import schedule_factories
+from meshfab.settings import Settings
 from meshfab.store.capacity import lock_buckets, locked_row
 from meshfab.store.repositories import KEYS_PER_STATEMENT, rows_by_key
 from meshfab.store.tables import OrderLineRow, PlanningRunRow, PromiseRow, ReservationRow
@@ -41,6 +42,18 @@ _RUNNING = threading.Lock()  # one re-plan at a time per process; the database l
 
 
 PLANNER_LOCK = 0x6D657368  # advisory lock id: one re-plan at a time across every process on the database
+
+
+def replan_weights(settings: Settings) -> routing.Weights:
+    """The plan's prices in the platform's minor units: a promise outweighs any saving, and giving a line up
+    outweighs a month of lateness (the engine saves every line it can before it optimises money)."""
+    late_month = 30 * settings.replan_lateness_per_day + 900 * settings.replan_lateness_per_day_squared
+    return routing.Weights(
+        lateness_per_day=settings.replan_lateness_per_day,
+        lateness_per_day_squared=settings.replan_lateness_per_day_squared,
+        move=settings.replan_move,
+        unassigned=max(routing.Weights().unassigned, 10 * late_month),
+    )
 
 
 def replan_network(platform: Platform, *, trigger: str, time_limit: float | None = None, seed: int = 0) -> UUID:
@@ -60,7 +73,11 @@ def _replan(platform: Platform, *, trigger: str, time_limit: float | None, seed:
     with platform.uow() as uow:
         settings = platform.settings
         view = read_network(
-            uow.session, started, settings.replan_horizon_days, routing.Weights(), settings.handover_margin_minutes
+            uow.session,
+            started,
+            settings.replan_horizon_days,
+            replan_weights(settings),
+            settings.handover_margin_minutes,
         )
     before = {
         key: (line.reservations[0].factory_id, _day_index(view, line)) if line.reservations else None
