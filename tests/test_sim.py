@@ -13,6 +13,7 @@ from meshfab.bootstrap import DEMO_DIR
 from meshfab.domain.errors import InvalidInput
 from meshfab.sim.demand import arrivals, day_rate
 from meshfab.sim.main import simulate
+from meshfab.sim.report import verdict
 from meshfab.sim.scenario import load_scenario
 
 DEFAULT = DEMO_DIR / "scenario.yaml"
@@ -85,6 +86,9 @@ def test_whole_runs_are_deterministic_sane_and_reported(tmp_path: Path, database
             assert k[key] is None or 0 <= k[key] <= 1, (name, key)
         assert k["utilisation"]["mesh"] is None or 0 <= k["utilisation"]["mesh"] <= 2
         assert k["cost_per_unit"] is None or k["cost_per_unit"] > 0
+        if k["cost_per_unit"] is not None:  # the split adds up, to the rounding of each part
+            split = k["production_cost_per_unit"] + k["shipping_cost_per_unit"]
+            assert abs(split - k["cost_per_unit"]) <= 0.011 and k["shipping_cost_per_unit"] > 0, name
     assert first["nearest"]["rerouted_lines"] == first["fixed-lead-time"]["rerouted_lines"] == 0
     assert first["meshfab"]["replans"] > 0 and first["nearest"]["replans"] == 0
 
@@ -110,3 +114,24 @@ def test_an_unknown_policy_is_refused(tmp_path: Path, database_url: str) -> None
         simulate(
             small_scenario(tmp_path), tmp_path / "r", policies=["magic"], data_dir=tmp_path, database_url=database_url
         )
+
+
+def _kpi(kept: float, production: float, shipping: float) -> dict[str, Any]:
+    return {
+        "promise_kept_rate": kept,
+        "cost_per_unit": round(production + shipping, 2),
+        "production_cost_per_unit": production,
+        "shipping_cost_per_unit": shipping,
+        "walk_away_rate": 0.1,
+        "promises_judged": 100,
+        "lead_time_hours_p50": 100.0,
+    }
+
+
+def test_the_verdict_says_where_the_cost_per_unit_goes() -> None:
+    ahead = verdict({"meshfab": _kpi(0.95, 0.40, 0.40), "nearest": _kpi(0.90, 0.50, 0.40)})
+    assert ahead.startswith("meshfab keeps more promises than nearest") and "no higher cost" in ahead
+    dearer = verdict({"meshfab": _kpi(0.95, 0.50, 0.95), "fixed-lead-time": _kpi(0.90, 0.43, 0.41)})
+    assert "costs 1.45 USD per unit against 0.84" in dearer
+    assert "production 0.50 vs 0.43, shipping 0.95 vs 0.41" in dearer
+    assert "Run with --compare" in verdict({"meshfab": _kpi(0.9, 0.5, 0.5)})

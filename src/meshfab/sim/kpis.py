@@ -127,6 +127,8 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         "lead_time_hours_p95": _pct(lead, 95),
         "delivered_lines": len(lead),
         "cost_per_unit": round((production + shipping) / units / 100, 2) if units else None,
+        "production_cost_per_unit": round(production / units / 100, 2) if units else None,
+        "shipping_cost_per_unit": round(shipping / units / 100, 2) if units else None,
         "cost_currency": "USD",
         "setups_per_unit": _rate(record.floor.lots, record.floor.units) if record.floor else None,
         "scrapped_units": record.floor.scrapped if record.floor else 0,

@@ -120,6 +120,8 @@ ROWS = [
     ("lead_time_hours_p50", "order→delivery h p50"),
     ("lead_time_hours_p95", "order→delivery h p95"),
     ("cost_per_unit", "cost per unit (USD)"),
+    ("production_cost_per_unit", "of which production"),
+    ("shipping_cost_per_unit", "of which shipping"),
     ("setups_per_unit", "setups per unit"),
     ("rerouted_lines", "lines re-routed"),
     ("at_risk_flagged", "promises flagged at risk"),
@@ -161,8 +163,10 @@ def verdict(kpis: dict[str, dict[str, Any]]) -> str:
                 )
         if mc > oc:
             why.append(
-                f"costs {mc:.2f} USD per unit against {oc:.2f}: buyers choosing the fastest offer pay for "
-                "faster lanes and nearer (dearer) factories"
+                f"costs {mc:.2f} USD per unit against {oc:.2f} (production {m['production_cost_per_unit']:.2f} "
+                f"vs {o['production_cost_per_unit']:.2f}, shipping {m['shipping_cost_per_unit']:.2f} vs "
+                f"{o['shipping_cost_per_unit']:.2f}): buyers choosing the fastest offer buy faster lanes and "
+                "nearer (dearer) factories"
             )
         notes.append("; ".join(why) + ".")
     return " ".join(f"meshfab {n}" for n in notes)
