@@ -25,7 +25,8 @@ def _delivered_copies(platform: Platform, model: ParcelRow, lane_id: str, n: int
     with platform.uow() as uow:
         for i in range(n):
             row = ParcelRow(**{c: getattr(model, c) for c in columns})
-            row.id, row.key, row.lane_id = uuid.uuid4(), f"learn-{lane_id}-{i}", lane_id
+            row.id, row.lane_id = uuid.uuid4(), lane_id
+            row.key = f"learn-{lane_id}-{row.id}"
             row.ship_at = platform.clock.now() - timedelta(days=10, hours=i)
             row.delivered_at = row.ship_at + timedelta(hours=hours)
             uow.session.add(row)
@@ -110,3 +111,22 @@ def test_quotes_count_what_a_lane_has_learnt(client: TestClient, keys: Keys, dem
         uow.commit()
     demo.capacity.invalidate()
     assert (fastest() - before).days >= 4  # 100 hours more on every lane to GB
+
+
+def test_the_quantile_covered_is_a_setting_and_a_higher_one_learns_the_tail(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    order, _ = order_and_finish(client, keys, demo)
+    with demo.uow() as uow:
+        model = uow.session.scalars(select(ParcelRow).where(ParcelRow.order_id == UUID(order["id"]))).one()
+        uow.session.expunge(model)
+        lane = uow.session.scalars(select(LaneRow).where(LaneRow.id != model.lane_id).order_by(LaneRow.id)).first()
+        assert lane is not None
+        stated, lane_id = lane.transit_hours_p95 + 24 * lane.customs_days, lane.id
+    _delivered_copies(demo, model, lane_id, 38, stated)
+    _delivered_copies(demo, model, lane_id, 2, stated + 100)  # one parcel in twenty held for four days
+
+    assert demo.settings.transit_quantile == 0.95
+    assert learn_lane_transit(demo) == {lane_id: 5}  # the 95th percentile sits just inside the tail
+    demo.settings.transit_quantile = 0.98
+    assert learn_lane_transit(demo) == {lane_id: 100}  # the 98th covers the held parcels

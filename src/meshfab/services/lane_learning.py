@@ -3,11 +3,12 @@
 Why: a promise counts a lane's stated p95 transit plus its customs days, but what carriers state can be too
 hopeful. Clearance takes hours after the customs days, holds add days, and tails run past p95. In the digital
 twin about four in five broken promises were handed over on time and then arrived late. A promise is honest
-only if it counts what the lane really takes. So, per lane, the 95th percentile of the delivered parcels'
+only if it counts what the lane really takes. So, per lane, a high percentile (`Settings.transit_quantile`,
+0.95 by default, like the stated figures) of the delivered parcels'
 hours from ``ship_at`` to ``delivered_at`` over a recent window is compared with the stated allowance. What it
 exceeds that by becomes the lane's ``learned_extra_hours``, which every promise, parcel choice and re-plan
 then adds (``Lane.allowance_hours``). The figure also falls back when the record improves. A lane with too
-few deliveries in the window keeps its figure: a handful of parcels says little about a 95th percentile.
+few deliveries in the window keeps its figure: a handful of parcels says little about a high percentile.
 
 Parcels still travelling are not in the record yet, so a lane that has just turned slow is learnt late; the
 window keeps that lag to weeks.
@@ -25,7 +26,6 @@ from meshfab.services.platform import Platform
 from meshfab.store.repositories import rows_by_key
 from meshfab.store.tables import LaneRow, ParcelRow
 
-QUANTILE = 0.95  # as the stated transit figure is a p95
 WINDOW_DAYS = 28
 MIN_PARCELS = 30  # deliveries in the window below which a lane's figure is left as it is
 
@@ -41,7 +41,11 @@ def learn_lane_transit(platform: Platform) -> dict[str, int]:
     now = platform.clock.now()
     hours = func.extract("epoch", ParcelRow.delivered_at - ParcelRow.ship_at) / 3600.0
     observed = (
-        select(ParcelRow.lane_id, func.count(), func.percentile_cont(QUANTILE).within_group(hours))
+        select(
+            ParcelRow.lane_id,
+            func.count(),
+            func.percentile_cont(platform.settings.transit_quantile).within_group(hours),
+        )
         .where(ParcelRow.delivered_at.is_not(None), ParcelRow.delivered_at >= now - timedelta(days=WINDOW_DAYS))
         .group_by(ParcelRow.lane_id)
     )
