@@ -1,5 +1,6 @@
 """Carrier adapters: manual bookings, and the simulated carrier's deterministic, lane-shaped journeys."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from meshfab.domain.geo import Address
 from meshfab.domain.lanes import Lane
 from meshfab.domain.parcels import RANK, Milestone, ParcelStatus, apply_all, start_tracking
 from meshfab.engines.parcels import Box, ParcelItem, ParcelPlan
+from meshfab.services.shipping import customs_rules
 
 SHIP_AT = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 LANE = Lane(id="yiwu-de-premium", origin_region="yiwu", destination_country="DE", carrier="Cainiao",
@@ -108,3 +110,15 @@ def test_cancel_and_unknown_bookings() -> None:
 
 def test_rank_covers_every_status_but_exception() -> None:
     assert set(RANK) == set(ParcelStatus) - {ParcelStatus.exception}
+
+
+def test_inside_a_customs_union_a_cross_country_journey_has_no_customs() -> None:
+    rules = customs_rules()
+    assert rules.crosses_border("CN", "DE") and not rules.crosses_border("PL", "DE")
+    carrier = SimulatedCarrier(1, hold_probability=1.0, crosses_border=rules.crosses_border)
+    lodz = replace(plan("p-2", country="DE"), factory_id="lodz-01", origin_country="PL")
+    inside = carrier.events(carrier.book(lodz, LANE, SHIP_AT), None, SHIP_AT + timedelta(days=60))
+    assert Milestone.customs_hold not in {e.milestone for e in inside}
+    assert Milestone.customs_cleared not in {e.milestone for e in inside}
+    outside = carrier.events(carrier.book(plan("p-3"), LANE, SHIP_AT), None, SHIP_AT + timedelta(days=60))
+    assert Milestone.customs_hold in {e.milestone for e in outside}  # China to Germany still clears

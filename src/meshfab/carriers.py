@@ -20,8 +20,10 @@ Adapters are pure here: no database, no network of their own in ``ManualCarrier`
 from __future__ import annotations
 
 import math
+import operator
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -94,16 +96,26 @@ class SimulatedCarrier:
     Transit (handover to delivery, customs excluded) is lognormal with median ``transit_hours_p50`` and 95th
     percentile ``transit_hours_p95``, so about one parcel in twenty arrives after p95. A cross-border parcel
     spends ``customs_days`` in customs (uniform between half and all of it) and, with ``hold_probability``, a
-    hold of 1–5 days on top. With ``late_scan_probability`` a scan is reported hours after it occurred, so
-    scans can come back out of order, as real ones do.
+    hold of 1–5 days on top; a parcel inside one customs union passes none when ``crosses_border`` is the
+    platform's customs rule (the default treats every pair of countries as a border). With
+    ``late_scan_probability`` a scan is reported hours after it occurred, so scans can come back out of order,
+    as real ones do.
     """
 
     name = "simulated"
 
-    def __init__(self, seed: int, *, hold_probability: float = 0.08, late_scan_probability: float = 0.1) -> None:
+    def __init__(
+        self,
+        seed: int,
+        *,
+        hold_probability: float = 0.08,
+        late_scan_probability: float = 0.1,
+        crosses_border: Callable[[str, str], bool] = operator.ne,
+    ) -> None:
         if not (0 <= hold_probability <= 1 and 0 <= late_scan_probability <= 1):
             raise ValueError("probabilities are between 0 and 1")
         self.seed, self.hold_probability, self.late_scan_probability = seed, hold_probability, late_scan_probability
+        self.crosses_border = crosses_border
         self._journeys: dict[str, list[_Reported]] = {}
         self._bookings: dict[str, Booking] = {}
 
@@ -113,7 +125,7 @@ class SimulatedCarrier:
         rng = random.Random(f"{self.seed}:{parcel.key}")
         number = f"SIM{rng.randrange(10**12):012d}"
         booking = Booking(parcel.key, lane.id, lane.carrier, lane.service, number, ship_at)
-        cross_border = parcel.origin_country != parcel.destination_country
+        cross_border = self.crosses_border(parcel.origin_country, parcel.destination_country)
         self._journeys[number] = self._journey(rng, lane, ship_at, cross_border, number)
         self._bookings[parcel.key] = booking
         return booking

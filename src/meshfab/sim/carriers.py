@@ -18,7 +18,7 @@ import simpy
 from meshfab.carriers import Booking, SimulatedCarrier
 from meshfab.domain.errors import DomainError
 from meshfab.services.platform import Platform
-from meshfab.services.shipping import record_event
+from meshfab.services.shipping import customs_rules, record_event
 from meshfab.sim.clock import SimClock
 from meshfab.sim.policies import OPERATOR
 from meshfab.sim.scenario import Carriers
@@ -41,7 +41,10 @@ class Shipping:
     ) -> None:
         self.env, self.platform, self.clock, self.settings = env, platform, clock, carriers
         self.carrier = SimulatedCarrier(
-            seed, hold_probability=carriers.hold_probability, late_scan_probability=carriers.late_scan_probability
+            seed,
+            hold_probability=carriers.hold_probability,
+            late_scan_probability=carriers.late_scan_probability,
+            crosses_border=customs_rules().crosses_border,  # a Polish parcel to Germany clears no customs
         )
         self.active: dict[UUID, Booking] = {}
         self.booked = self.delivered = self.holds = 0
