@@ -35,7 +35,7 @@ TARGET_ORDERS, TARGET_DAYS, TARGET_SECONDS = 100_000, 30, 600
 
 def rate_for(total: int, days: int) -> float:
     """The base rate that brings `total` buyers in `days` days once the scenario's factors apply."""
-    scenario = load_scenario(SCENARIO, days=days)
+    scenario = load_scenario(SCENARIO, days=days, warmup_days=0)
     return scenario.demand.orders_per_day * total / max(1, len(arrivals(scenario)))
 
 
@@ -47,6 +47,7 @@ def measure(name: str, days: int, orders_per_day: float | None, data_dir: Path) 
         policies=["meshfab"],
         days=days,
         drain_days=0,
+        warmup_days=0,  # a cold start: the measured orders are all the orders served
         orders_per_day=orders_per_day,
         data_dir=data_dir,
         console=Console(quiet=True),

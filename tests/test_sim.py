@@ -24,6 +24,7 @@ def small_scenario(tmp_path: Path) -> Path:
     text = DEFAULT.read_text(encoding="utf-8")
     text = text.replace("world: .", f"world: {DEMO_DIR.as_posix()}")
     text = text.replace("\ndays: 30", "\ndays: 1").replace("drain_days: 10", "drain_days: 1")
+    text = text.replace("warmup_days: 14", "warmup_days: 1")
     path = tmp_path / "small.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -32,6 +33,7 @@ def small_scenario(tmp_path: Path) -> Path:
 def test_default_scenario_is_valid_and_has_its_events() -> None:
     scenario = load_scenario(DEFAULT)
     assert scenario.days == 30 and scenario.start.isoformat() == "2026-12-01T00:00:00+00:00"
+    assert scenario.warmup_days == 14 and scenario.run_start.isoformat() == "2026-11-17T00:00:00+00:00"
     assert {p.name for p in scenario.demand.peaks} == {"christmas", "sports-final"}
     assert scenario.floor.outages and scenario.floor.outages[0].days >= 3
 
@@ -78,6 +80,12 @@ def test_whole_runs_are_deterministic_sane_and_reported(tmp_path: Path, database
     first = simulate(scenario, tmp_path / "a", policies=["meshfab", "nearest", "fixed-lead-time"], **common)
     again = simulate(scenario, tmp_path / "b", policies=["meshfab"], **common)
     assert _stable(first["meshfab"]) == _stable(again["meshfab"])
+    loaded = load_scenario(scenario)
+    loaded = loaded.model_copy(update={"demand": loaded.demand.model_copy(update={"orders_per_day": 8.0})})
+    buyers = arrivals(loaded)
+    measured = [a for a in buyers if a.at >= loaded.start]
+    assert loaded.warmup_days == 1 and len(buyers) > len(measured) > 0  # the warm-up's buyers come first
+    assert all(k["orders"] == len(measured) for k in first.values())  # and count in no figure
 
     for name, k in first.items():
         assert k["orders"] == k["placed"] + k["walk_aways"] > 0, name

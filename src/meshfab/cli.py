@@ -111,6 +111,10 @@ def simulate(
     policy: Annotated[str, typer.Option(help="meshfab | nearest | fixed-lead-time")] = "meshfab",
     compare: Annotated[bool, typer.Option(help="Run every policy on the same demand.")] = False,
     orders_per_day: Annotated[float | None, typer.Option(help="Override the base demand rate.")] = None,
+    warmup_days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Days run before the measured ones (default: the scenario's; 0: cold start)."),
+    ] = None,
 ) -> None:
     """Run the digital twin: the platform's own services on a simulated clock, one fresh database per policy."""
     from meshfab.sim.main import simulate as run_simulation
@@ -124,6 +128,7 @@ def simulate(
             days=days,
             seed=seed,
             orders_per_day=orders_per_day,
+            warmup_days=warmup_days,
             data_dir=get_settings().data_dir,
             console=console,
         )

@@ -82,11 +82,11 @@ def day_rate(scenario: Scenario, day: date) -> tuple[float, dict[str, float]]:
 
 
 def arrivals(scenario: Scenario, seed: int | None = None) -> list[Arrival]:
-    """Every buyer of the scenario, in time order; deterministic for the seed."""
+    """Every buyer of the scenario, warm-up included, in time order; deterministic for the seed."""
     rng = np.random.default_rng(scenario.seed if seed is None else seed)
     out: list[Arrival] = []
     b = scenario.buyers
-    for day_no in range(scenario.days):
+    for day_no in range(-scenario.warmup_days, scenario.days):
         start = scenario.start + timedelta(days=day_no)
         rate, mix = day_rate(scenario, start.date())
         for hour in range(24):

@@ -2,7 +2,8 @@
 
 A line's promise counts as kept when it was delivered on time (the services' own verdict on delivery) and as
 broken when it was delivered late or was still undelivered after its promised date when the run ended; lines
-whose date had not yet come are open and left out of the rate.
+whose date had not yet come are open and left out of the rate. Only orders placed from the scenario's `start` on
+are measured: the warm-up's orders load the mesh but count in no figure.
 """
 
 from __future__ import annotations
@@ -65,14 +66,17 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
             )
             .join(OrderRow, OrderRow.id == PromiseRow.order_id)
             .join(OrderLineRow, OrderLineRow.id == PromiseRow.line_id)
+            .where(OrderRow.created_at >= start)
         ).all()
+        measured = {str(p.line_id) for p in rows}
         flagged = {}
         for payload, at in s.execute(
             select(OutboxRow.payload, OutboxRow.occurred_at).where(OutboxRow.type == "promise.at_risk")
         ):
-            flagged.setdefault(payload["line_id"], at)
+            if payload["line_id"] in measured:
+                flagged.setdefault(payload["line_id"], at)
         moves = s.execute(select(OutboxRow.payload).where(OutboxRow.type == "allocation.changed"))
-        rerouted = {p["line_id"] for (p,) in moves}
+        rerouted = {p["line_id"] for (p,) in moves} & measured
         cost_rows = s.execute(
             select(ReservationRow.line_id, ReservationRow.factory_id, ReservationRow.capability, ReservationRow.minutes)
         ).all()
@@ -106,10 +110,12 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         if at is not None:
             flag_hours.append((deadline - at).total_seconds() / 3600)
     cost_per_minute = {f.id: f.cost_per_minute for f in factories.values()}
-    shipped_lines = {x for line_ids, _ in parcels for x in line_ids}
+    shipped_lines = {x for line_ids, _ in parcels for x in line_ids} & measured
     production = sum(m * cost_per_minute[f].get(c, 0) for line, f, c, m in cost_rows if str(line) in shipped_lines)
     units = sum(p.quantity for p in rows if str(p.line_id) in shipped_lines)
-    shipping = sum(cost for _, cost in parcels)
+    shipping = sum(
+        cost * sum(x in measured for x in line_ids) / len(line_ids) for line_ids, cost in parcels if line_ids
+    )
     util = _utilisation(record, factories, capacity, start, days)
     orders = len(record.orders) + sum(record.walk_aways.values())
     return {

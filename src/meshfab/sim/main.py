@@ -34,12 +34,13 @@ def simulate(
     seed: int | None = None,
     orders_per_day: float | None = None,
     drain_days: int | None = None,
+    warmup_days: int | None = None,
     data_dir: Path,
     database_url: str | None = None,
     console: Console | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run each policy on a fresh database with the same buyers; write `kpis.json` and `index.html`."""
-    scenario = load_scenario(scenario_path, days=days, seed=seed, drain_days=drain_days)
+    scenario = load_scenario(scenario_path, days=days, seed=seed, drain_days=drain_days, warmup_days=warmup_days)
     if orders_per_day is not None:
         scenario = scenario.model_copy(
             update={"demand": scenario.demand.model_copy(update={"orders_per_day": orders_per_day})}
@@ -52,7 +53,7 @@ def simulate(
     console = console or Console()
     results: dict[str, dict[str, Any]] = {}
     factories: list[dict[str, Any]] = []
-    total_days = scenario.days + scenario.drain_days
+    total_days = scenario.warmup_days + scenario.days + scenario.drain_days
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

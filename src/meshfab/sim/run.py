@@ -114,19 +114,21 @@ class Simulation:
             capacity_ttl_seconds=math.inf,  # no other process writes: the view follows simulated time alone
         )
         env = simpy.Environment()
-        clock = SimClock(env, s.start)
+        clock = SimClock(env, s.run_start)
         platform = Platform(engine=make_engine(url, pool_size=4, scratch=True), settings=settings, clock=clock)
         scheduling.forget_schedules()  # they belong to one run: another policy's schedules must not leak in
         with seeded_ids(s.seed):
             load_world(platform, self.world)
             with platform.uow() as uow:
                 factory_ids = sorted(uow.session.scalars(select(FactoryRow.id)))
-            total = (s.days + s.drain_days) * DAY
+            total = (s.warmup_days + s.days + s.drain_days) * DAY
             policy = make_policy(self.policy_name, platform, s)
             shipping = Shipping(env, platform, clock, s.carriers, s.seed)
             floor = ShopFloor(env, platform, clock, s.floor, factory_ids, total, s.seed, shipping.book)
             self.record.floor, self.record.shipping = floor, shipping
             env.process(self._buyers(env, clock, policy, demand))
+            if s.warmup_days:
+                env.process(self._measure_from(env, s.warmup_days * DAY))
             env.process(floor.dispatch())
             env.process(shipping.poll())
             env.process(self._scheduler(env, platform))
@@ -155,6 +157,10 @@ class Simulation:
             yield env.timeout(clock.until(arrival.at))
             with self._timed("serve"):
                 served = policy.serve(arrival)
+            if served.order_id is not None:
+                self.dirty.add(served.offer.factory_id)
+            if arrival.at < self.scenario.start:
+                continue  # warm-up: served, not measured
             day = arrival.at.date().isoformat()
             if served.order_id is None:
                 self.record.walk_aways[served.walked or "unknown"] += 1
@@ -163,7 +169,15 @@ class Simulation:
             self.record.orders.append(
                 {"id": served.order_id, "day": day, "template": arrival.template, "units": arrival.quantity}
             )
-            self.dirty.add(served.offer.factory_id)
+
+    def _measure_from(self, env: simpy.Environment, at: float) -> Generator[simpy.Event, Any, None]:
+        """At the end of the warm-up the run's own counters start again from zero."""
+        yield env.timeout(at)
+        if self.record.floor is not None:
+            self.record.floor.lots = self.record.floor.units = self.record.floor.scrapped = 0
+        if self.record.shipping is not None:
+            self.record.shipping.holds = 0
+        self.record.replans = self.record.schedules = 0
 
     def _scheduler(self, env: simpy.Environment, platform: Platform) -> Generator[simpy.Event, Any, None]:
         every = self.scenario.planning.schedule_every_hours * 60

@@ -6,7 +6,7 @@ from (the same `YamlDocument.located` the world loader uses), so a typo never si
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,11 @@ class Scenario(_Strict):
     start: datetime
     days: int = Field(default=30, ge=1, le=366)
     drain_days: int = Field(default=14, ge=0, le=60, description="days without new demand to finish the work")
+    warmup_days: int = Field(
+        default=0, ge=0, le=60, description="days of demand before `start` that are run but not measured"
+    )
+    """A platform is measured in service, not on its first morning: the warm-up loads the factories and gives
+    the lanes a record to learn from, and only buyers arriving from `start` on count in the KPIs."""
     seed: int = 7
     demand: Demand
     buyers: Buyers = Buyers()
@@ -134,6 +139,11 @@ class Scenario(_Strict):
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @property
+    def run_start(self) -> datetime:
+        """When the simulated clock starts: `start` less the warm-up."""
+        return self.start - timedelta(days=self.warmup_days)
 
     def world_dir(self, scenario_path: Path) -> Path:
         return (scenario_path.parent / self.world).resolve()
