@@ -209,7 +209,9 @@ svg{{margin:12px 12px 0 0;background:#fff;border:1px solid #eee}}</style></head>
 <p><b>Verdict.</b> {html.escape(verdict(kpis))}</p>
 <table>{table}</table>
 <p>Promises count as kept when delivered on time; undelivered past their date at the end count as broken; those
-not yet due are left out. Utilisation is machine minutes worked over minutes available in the demand window.</p>
+not yet due are left out. Only buyers arriving in the demand window are measured; a warm-up before it, if the
+scenario has one, loads the mesh and counts in no figure. Utilisation is machine minutes worked over minutes
+available in the demand window.</p>
 {"".join(charts)}
 </body></html>"""
     (out / "index.html").write_text(page, encoding="utf-8")
