@@ -25,9 +25,9 @@ class Settings(BaseSettings):
     """wall seconds the in-memory capacity view may lag writes made by other processes (see `CapacityView`)"""
     handover_margin_minutes: int = 0
     """promises ship at a cutoff only if the line is planned ready this long before it"""
-    transit_quantile: float = Field(0.95, gt=0.5, lt=1.0)
+    transit_quantile: float = Field(0.98, gt=0.5, lt=1.0)
     """the share of a lane's parcels its allowance must cover, once learnt from deliveries: a promise is kept at
-    best this often on the road alone (the stated figures are p95s)"""
+    best this often on the road alone (the stated figures are p95s; see `services.lane_learning`)"""
     replan_minutes: float = 5.0
     replan_seconds: float = 5.0
     replan_horizon_days: int = 30
