@@ -142,4 +142,8 @@ def test_the_verdict_says_where_the_cost_per_unit_goes() -> None:
     dearer = verdict({"meshfab": _kpi(0.95, 0.50, 0.95), "fixed-lead-time": _kpi(0.90, 0.43, 0.41)})
     assert "costs 1.45 USD per unit against 0.84" in dearer
     assert "production 0.50 vs 0.43, shipping 0.95 vs 0.41" in dearer
+    assert dearer.startswith("meshfab keeps more promises than fixed-lead-time (95.00% vs 90.00%) but costs")
+    behind = verdict({"meshfab": _kpi(0.90, 0.40, 0.40), "fixed-lead-time": _kpi(0.95, 0.43, 0.41)})
+    assert behind.startswith("meshfab keeps 90.00% of promises against fixed-lead-time's 95.00%")
+    assert "costs" not in behind
     assert "Run with --compare" in verdict({"meshfab": _kpi(0.9, 0.5, 0.5)})

@@ -148,26 +148,27 @@ def verdict(kpis: dict[str, dict[str, Any]]) -> str:
                 f"({mc:.2f} vs {oc:.2f} USD)."
             )
             continue
-        why = []
-        if mk <= ok:
-            why.append(f"keeps {mk:.2%} of promises against {name}'s {ok:.2%}")
-            if (o["walk_away_rate"] or 0) > (m["walk_away_rate"] or 0):
-                why.append(
-                    f"but {name} turned away {o['walk_away_rate']:.1%} of buyers (meshfab "
-                    f"{m['walk_away_rate']:.1%}) and judged only {o['promises_judged']} promises"
-                )
-            if (o["lead_time_hours_p50"] or 0) > (m["lead_time_hours_p50"] or 0):
-                why.append(
-                    f"and its dates are padded: p50 {o['lead_time_hours_p50']} h to deliver vs "
-                    f"{m['lead_time_hours_p50']} h"
-                )
-        if mc > oc:
+        dearer = (
+            f"costs {mc:.2f} USD per unit against {oc:.2f} (production {m['production_cost_per_unit']:.2f} "
+            f"vs {o['production_cost_per_unit']:.2f}, shipping {m['shipping_cost_per_unit']:.2f} vs "
+            f"{o['shipping_cost_per_unit']:.2f}): buyers choosing the fastest offer buy faster lanes and "
+            "nearer (dearer) factories"
+        )
+        if mk > ok:
+            notes.append(f"keeps more promises than {name} ({mk:.2%} vs {ok:.2%}) but {dearer}.")
+            continue
+        why = [f"keeps {mk:.2%} of promises against {name}'s {ok:.2%}"]
+        if (o["walk_away_rate"] or 0) > (m["walk_away_rate"] or 0):
             why.append(
-                f"costs {mc:.2f} USD per unit against {oc:.2f} (production {m['production_cost_per_unit']:.2f} "
-                f"vs {o['production_cost_per_unit']:.2f}, shipping {m['shipping_cost_per_unit']:.2f} vs "
-                f"{o['shipping_cost_per_unit']:.2f}): buyers choosing the fastest offer buy faster lanes and "
-                "nearer (dearer) factories"
+                f"but {name} turned away {o['walk_away_rate']:.1%} of buyers (meshfab "
+                f"{m['walk_away_rate']:.1%}) and judged only {o['promises_judged']} promises"
             )
+        if (o["lead_time_hours_p50"] or 0) > (m["lead_time_hours_p50"] or 0):
+            why.append(
+                f"and its dates are padded: p50 {o['lead_time_hours_p50']} h to deliver vs {m['lead_time_hours_p50']} h"
+            )
+        if mc > oc:
+            why.append(dearer)
         notes.append("; ".join(why) + ".")
     return " ".join(f"meshfab {n}" for n in notes)
 
