@@ -33,6 +33,15 @@ def _delivered_copies(platform: Platform, model: ParcelRow, lane_id: str, n: int
         uow.commit()
 
 
+def _a_shipped_parcel(client: TestClient, keys: Keys, demo: Platform) -> ParcelRow:
+    """A real order made and shipped, and its parcel (detached): the model the copies are made from."""
+    order, _ = order_and_finish(client, keys, demo)
+    with demo.uow() as uow:
+        model = uow.session.scalars(select(ParcelRow).where(ParcelRow.order_id == UUID(order["id"]))).one()
+        uow.session.expunge(model)
+    return model
+
+
 def test_the_extra_is_what_the_record_runs_past_the_stated_allowance() -> None:
     assert learned_extra_hours(30.2) == 31
     assert learned_extra_hours(0.0) == 0
@@ -60,10 +69,8 @@ def test_the_extra_is_what_the_record_runs_past_the_stated_allowance() -> None:
 def test_a_late_lane_learns_its_extra_hours_and_unlearns_them_when_it_recovers(
     client: TestClient, keys: Keys, demo: Platform
 ) -> None:
-    order, _ = order_and_finish(client, keys, demo)
+    model = _a_shipped_parcel(client, keys, demo)
     with demo.uow() as uow:
-        model = uow.session.scalars(select(ParcelRow).where(ParcelRow.order_id == UUID(order["id"]))).one()
-        uow.session.expunge(model)
         lane = uow.session.get(LaneRow, model.lane_id)
         assert lane is not None and lane.learned_extra_hours == 0
         stated, lane_id = lane.transit_hours_p95 + 24 * lane.customs_days, lane.id
@@ -121,10 +128,8 @@ def test_quotes_count_what_a_lane_has_learnt(client: TestClient, keys: Keys, dem
 def test_the_quantile_covered_is_a_setting_and_a_higher_one_learns_the_tail(
     client: TestClient, keys: Keys, demo: Platform
 ) -> None:
-    order, _ = order_and_finish(client, keys, demo)
+    model = _a_shipped_parcel(client, keys, demo)
     with demo.uow() as uow:
-        model = uow.session.scalars(select(ParcelRow).where(ParcelRow.order_id == UUID(order["id"]))).one()
-        uow.session.expunge(model)
         own = uow.session.get(LaneRow, model.lane_id)
         assert own is not None
         not_the_models = (LaneRow.destination_country != own.destination_country) | (LaneRow.service != own.service)
