@@ -7,6 +7,9 @@ few dollars; the digital twin showed most broken promises were such moves.
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from meshfab.engines import routing
 from meshfab.services.network import replan_weights
 from meshfab.settings import Settings
@@ -67,3 +70,10 @@ def test_giving_a_line_up_still_costs_more_than_a_month_late() -> None:
     w = replan_weights(Settings(replan_lateness_per_day=100_000, replan_lateness_per_day_squared=10_000))
     assert w.unassigned > 30 * w.lateness_per_day + 900 * w.lateness_per_day_squared
     assert replan_weights(Settings()).move == Settings().replan_move
+
+
+def test_negative_prices_are_refused() -> None:
+    with pytest.raises(ValidationError, match="replan_lateness_per_day"):
+        Settings(replan_lateness_per_day=-1)
+    with pytest.raises(ValidationError, match="replan_move"):
+        Settings(replan_move=-5)

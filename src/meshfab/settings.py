@@ -31,13 +31,13 @@ class Settings(BaseSettings):
     replan_minutes: float = 5.0
     replan_seconds: float = 5.0
     replan_horizon_days: int = 30
-    replan_lateness_per_day: int = 5_000
+    replan_lateness_per_day: int = Field(5_000, ge=0)
     """minor units a re-plan charges per day a line would arrive past its promise (plus the square term below).
 
     Factory costs are minor units per minute, so this must outweigh what a move can save: at 50 (the engine's
     unit-free default) a re-plan broke promises by days to save a few dollars of production."""
-    replan_lateness_per_day_squared: int = 1_000
-    replan_move: int = 200
+    replan_lateness_per_day_squared: int = Field(1_000, ge=0)
+    replan_move: int = Field(200, ge=0)
     """minor units per line moved to another factory: a move re-picks materials and is a new risk to the date"""
     schedule_seconds: float = 3.0
     schedule_seconds_per_operation: float = 0.0
