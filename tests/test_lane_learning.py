@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from meshfab.domain.lanes import Lane
 from meshfab.services.lane_learning import MIN_PARCELS, learn_lane_transit, learned_extra_hours
@@ -42,6 +42,11 @@ def _a_shipped_parcel(client: TestClient, keys: Keys, demo: Platform) -> ParcelR
     return model
 
 
+def _same_service(lane: LaneRow) -> ColumnElement[bool]:
+    """The lanes whose records pool with ``lane``'s: the same service to the same country."""
+    return (LaneRow.destination_country == lane.destination_country) & (LaneRow.service == lane.service)
+
+
 def test_the_extra_is_what_the_record_runs_past_the_stated_allowance() -> None:
     assert learned_extra_hours(30.2) == 31
     assert learned_extra_hours(0.0) == 0
@@ -74,7 +79,7 @@ def test_a_late_lane_learns_its_extra_hours_and_unlearns_them_when_it_recovers(
         lane = uow.session.get(LaneRow, model.lane_id)
         assert lane is not None and lane.learned_extra_hours == 0
         stated, lane_id = lane.transit_hours_p95 + 24 * lane.customs_days, lane.id
-        service = (LaneRow.destination_country == lane.destination_country) & (LaneRow.service == lane.service)
+        service = _same_service(lane)
         siblings = set(uow.session.scalars(select(LaneRow.id).where(service, LaneRow.id != lane_id)))
         other = uow.session.scalars(select(LaneRow.id).where(~service).order_by(LaneRow.id)).first()
         assert siblings and other is not None  # the same service from other regions, and another service
@@ -132,17 +137,11 @@ def test_the_quantile_covered_is_a_setting_and_a_higher_one_learns_the_tail(
     with demo.uow() as uow:
         own = uow.session.get(LaneRow, model.lane_id)
         assert own is not None
-        not_the_models = (LaneRow.destination_country != own.destination_country) | (LaneRow.service != own.service)
-        lane = uow.session.scalars(select(LaneRow).where(not_the_models).order_by(LaneRow.id)).first()
+        lane = uow.session.scalars(select(LaneRow).where(~_same_service(own)).order_by(LaneRow.id)).first()
         assert lane is not None
         stated, lane_id = lane.transit_hours_p95 + 24 * lane.customs_days, lane.id
-        group = set(  # its service to its country: lanes without a record of their own learn from the pool
-            uow.session.scalars(
-                select(LaneRow.id).where(
-                    LaneRow.destination_country == lane.destination_country, LaneRow.service == lane.service
-                )
-            )
-        )
+        # its service to its country: lanes without a record of their own learn from the pool
+        group = set(uow.session.scalars(select(LaneRow.id).where(_same_service(lane))))
     _delivered_copies(demo, model, lane_id, 38, stated)
     _delivered_copies(demo, model, lane_id, 2, stated + 100)  # one parcel in twenty held for four days
 
