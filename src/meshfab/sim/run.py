@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +238,3 @@ class Simulation:
                     ).all()
                 )
             progress(day, self.record, closed)
-
-
-def sim_day(scenario: Scenario, minutes: float) -> str:
-    return (scenario.start + timedelta(minutes=minutes)).date().isoformat()
