@@ -20,6 +20,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, select
 
+from meshfab.domain.capacity import Bucket
 from meshfab.domain.errors import Conflict, NotFound
 from meshfab.domain.events import Event
 from meshfab.domain.orders import PromiseStatus
@@ -32,7 +33,7 @@ from meshfab.services.platform import Platform
 from meshfab.services.risk import mark_at_risk
 from meshfab.services.scheduling import schedule_factories
 from meshfab.settings import Settings
-from meshfab.store.capacity import lock_buckets, locked_row
+from meshfab.store.capacity import BucketKey, lock_buckets, write_reserved
 from meshfab.store.repositories import KEYS_PER_STATEMENT, rows_by_key
 from meshfab.store.tables import OrderLineRow, PlanningRunRow, PromiseRow, ReservationRow
 from meshfab.store.uow import UnitOfWork
@@ -170,8 +171,7 @@ def _apply(
         line = view.lines[key]
         keys += [(r.factory_id, r.capability, r.day) for r in line.reservations]
         keys += [(factory_id, cap, view.day(day)) for cap in line.minutes]
-    lock_buckets(uow.session, view.factories, keys)
-    rows = _Rows.read(uow, view, moves)
+    rows = _Rows.read(uow, view, moves, lock_buckets(uow.session, view.factories, keys))
     for key in sorted(moves):
         factory_id, day = moves[key]
         line = view.lines[key]
@@ -180,6 +180,7 @@ def _apply(
             continue
         done.moved.append(key)
     rows.replace_reservations(uow)
+    write_reserved(uow.session, rows.buckets.values())
     for key in sorted(view.lines):
         if key in done.skipped:
             continue
@@ -197,15 +198,17 @@ class _Rows:
 
     promises: dict[UUID, PromiseRow]
     order_lines: dict[UUID, OrderLineRow]
+    buckets: dict[BucketKey, Bucket]
+    """the locked buckets, changed in memory by the moves and written once at the end"""
     reserved: list[ReservationRow] = field(default_factory=list)
     moved: list[UUID] = field(default_factory=list)
 
     @classmethod
-    def read(cls, uow: UnitOfWork, view: NetworkView, moves: dict[str, Any]) -> _Rows:
+    def read(cls, uow: UnitOfWork, view: NetworkView, moves: dict[str, Any], buckets: dict[BucketKey, Bucket]) -> _Rows:
         lines = [line.line_id for line in view.lines.values()]
         promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, lines)
         order_lines = rows_by_key(uow.session, OrderLineRow, OrderLineRow.id, (view.lines[k].line_id for k in moves))
-        return cls(promises, order_lines)
+        return cls(promises, order_lines, buckets)
 
     def replace_reservations(self, uow: UnitOfWork) -> None:
         """The moved lines' old reservations go and their new ones come, in one statement per few thousand."""
@@ -220,13 +223,13 @@ def _move(
 ) -> bool:
     """Release the line's old minutes and take the new ones, unless an order placed meanwhile took them."""
     for r in line.reservations:
-        bucket = locked_row(uow.session, (r.factory_id, r.capability, r.day))
+        bucket = rows.buckets.get((r.factory_id, r.capability, r.day))
         if bucket is not None:
             bucket.reserved = max(0, bucket.reserved - r.minutes)
-    targets = [(locked_row(uow.session, (factory_id, cap, day)), minutes) for cap, minutes in line.minutes.items()]
+    targets = [(rows.buckets.get((factory_id, cap, day)), minutes) for cap, minutes in line.minutes.items()]
     if any(b is None or b.available - b.reserved < m for b, m in targets):
         for r in line.reservations:  # put the old minutes back: the line keeps its plan
-            bucket = locked_row(uow.session, (r.factory_id, r.capability, r.day))
+            bucket = rows.buckets.get((r.factory_id, r.capability, r.day))
             if bucket is not None:
                 bucket.reserved += r.minutes
         return False

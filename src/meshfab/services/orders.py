@@ -25,14 +25,15 @@ from meshfab.services.promise import (
     PromiseRefused,
     hold,
     load_offer,
+    mark_offers_used,
     offer_view,
     offers_for,
     plan_line,
-    record_reservations,
+    reservation_rows,
     store_offers,
 )
 from meshfab.store.capacity import release_line
-from meshfab.store.tables import OfferRow, PromiseRow
+from meshfab.store.tables import PromiseRow, ReservationRow
 from meshfab.store.uow import UnitOfWork
 
 
@@ -64,7 +65,8 @@ class _Line:
     quantity: int
     unit_price: int
     offer: Offer
-    offer_row: OfferRow | None = None
+    offer_id: UUID | None = None
+    """the offer the line was placed on, if any, marked used when the order is stored"""
 
 
 def _merchant_for(principal: Principal, requested: str | None) -> str:
@@ -100,7 +102,7 @@ def _resolve(platform: Platform, uow: UnitOfWork, scope: str, cmd: PlaceOrder, n
                             )
                         ],
                     )
-                lines.append(_Line(row.template_key, row.options, row.quantity, row.unit_price, offer, row))
+                lines.append(_Line(row.template_key, row.options, row.quantity, row.unit_price, offer, row.id))
                 continue
             template = uow.templates.get(line.template or "")
             if template is None:
@@ -157,7 +159,7 @@ def _place(
         try:
             hold(uow, [(i + 1, line.offer) for i, line in enumerate(lines)], now, platform.settings.horizon_days)
         except CapacityGone as gone:
-            uow.session.rollback()
+            uow.rollback()
             platform.capacity.invalidate()
             if with_fresh_offers:
                 gone.extensions["fresh_offers"] = _fresh(platform, uow, scope, lines[gone.line_no - 1], cmd, principal)
@@ -194,24 +196,29 @@ def _place(
         )
         order.history.append((order.status, now))
         order.advance_to(OrderStatus.allocated, now)
-        uow.orders.add(order)
-        for order_line, line in zip(order.lines, lines, strict=True):
-            record_reservations(uow, order_line.id, line.offer)
-            uow.session.add(
-                PromiseRow(
-                    line_id=order_line.id,
-                    order_id=order.id,
-                    factory_id=line.offer.factory_id,
-                    lane_id=line.offer.lane_id,
-                    ready_at=line.offer.ready_at,
-                    ship_at=line.offer.ship_at,
-                    delivery_by=line.offer.delivery_by,
-                    status=PromiseStatus.kept.value,
-                    updated_at=now,
-                )
-            )
-            if line.offer_row is not None:
-                line.offer_row.used_by = order_line.id
+        placed = list(zip(order.lines, lines, strict=True))
+        uow.orders.add(
+            order,
+            (ReservationRow, reservation_rows([(ol.id, line.offer) for ol, line in placed])),
+            (
+                PromiseRow,
+                [
+                    {
+                        "line_id": ol.id,
+                        "order_id": order.id,
+                        "factory_id": line.offer.factory_id,
+                        "lane_id": line.offer.lane_id,
+                        "ready_at": line.offer.ready_at,
+                        "ship_at": line.offer.ship_at,
+                        "delivery_by": line.offer.delivery_by,
+                        "status": PromiseStatus.kept.value,
+                        "updated_at": now,
+                    }
+                    for ol, line in placed
+                ],
+            ),
+        )
+        mark_offers_used(uow, [(line.offer_id, ol.id) for ol, line in placed if line.offer_id is not None])
         uow.emit(
             Event(
                 "order.placed",

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select, update
 
 from meshfab.domain.catalog import Template
 from meshfab.domain.errors import Conflict, InvalidInput, Problem
@@ -25,8 +25,9 @@ from meshfab.engines.promise import CapacitySnapshot, Offer, OperationNeed, Quot
 from meshfab.engines.promise import quote as engine_quote
 from meshfab.services.offer_codec import offer_from_json, offer_to_json
 from meshfab.services.platform import Platform
-from meshfab.store.capacity import add_reserved, families_in, lock_buckets
-from meshfab.store.tables import FactoryRow, OfferRow, ReservationRow
+from meshfab.store.capacity import families_in, lock_buckets, write_reserved
+from meshfab.store.repositories import factory_from_row, insert_rows
+from meshfab.store.tables import FactoryRow, OfferRow
 from meshfab.store.uow import UnitOfWork
 
 
@@ -133,27 +134,30 @@ def store_offers(
 ) -> list[QuotedOffer]:
     now = plan.request.now
     expires = now + timedelta(minutes=platform.settings.offer_minutes)
-    quoted = []
-    for offer in offers:
-        offer_id = uuid.uuid4()
-        uow.session.add(
-            OfferRow(
-                id=offer_id,
-                principal=principal,
-                template_key=plan.template.key,
-                options=plan.options,
-                quantity=plan.quantity,
-                destination_country=plan.request.destination_country,
-                unit_price=plan.request.unit_price,
-                plan=offer_to_json(offer),
-                delivery_by=offer.delivery_by,
-                price=offer.price,
-                currency=offer.currency,
-                created_at=now,
-                expires_at=expires,
-            )
-        )
-        quoted.append(QuotedOffer(offer_id, offer, expires, plan.configuration.price.total))
+    quoted = [QuotedOffer(uuid.uuid4(), offer, expires, plan.configuration.price.total) for offer in offers]
+    insert_rows(
+        uow.session,
+        OfferRow,
+        [
+            {
+                "id": q.id,
+                "principal": principal,
+                "template_key": plan.template.key,
+                "options": plan.options,
+                "quantity": plan.quantity,
+                "destination_country": plan.request.destination_country,
+                "unit_price": plan.request.unit_price,
+                "plan": offer_to_json(q.offer),
+                "delivery_by": q.offer.delivery_by,
+                "price": q.offer.price,
+                "currency": q.offer.currency,
+                "created_at": now,
+                "expires_at": expires,
+                "used_by": None,
+            }
+            for q in quoted
+        ],
+    )
     return quoted
 
 
@@ -172,9 +176,11 @@ def quote(
 
 def load_offer(
     uow: UnitOfWork, principal: str, offer_id: UUID, now: datetime, where: tuple[str | int, ...]
-) -> tuple[OfferRow, Offer]:
-    """An offer this caller was given, still open. Another caller's offer is unknown, not forbidden."""
-    row = uow.session.get(OfferRow, offer_id, with_for_update=True)
+) -> tuple[Row[Any], Offer]:
+    """An offer this caller was given, still open, its row locked so that two orders cannot both use it.
+    Another caller's offer is unknown, not forbidden."""
+    offers = OfferRow.__table__
+    row = uow.session.execute(select(offers).where(offers.c.id == offer_id).with_for_update()).first()
     if row is None or row.principal != principal:
         raise InvalidInput("unknown offer", [Problem((*where, "offer_id"), f"no offer {offer_id} for this caller")])
     if row.used_by is not None:
@@ -187,19 +193,21 @@ def load_offer(
 def hold(uow: UnitOfWork, offers: list[tuple[int, Offer]], now: datetime, days: int) -> None:
     """Lock every bucket of every plan (one global order), re-check each plan, then reserve its minutes."""
     factory_ids = sorted({o.factory_id for _, o in offers})
-    rows = uow.session.scalars(
-        select(FactoryRow).where(FactoryRow.id.in_(factory_ids)).order_by(FactoryRow.id).with_for_update(read=True)
+    table = FactoryRow.__table__
+    rows = uow.session.execute(
+        select(table).where(table.c.id.in_(factory_ids)).order_by(table.c.id).with_for_update(read=True)
     )
-    factories = {r.id: uow.factories.get(r.id) for r in rows}
+    factories = {r.id: factory_from_row(r) for r in rows}
     keys = [(r.factory_id, r.capability, r.day) for _, o in offers for r in o.reservations]
-    buckets = lock_buckets(uow.session, {k: v for k, v in factories.items() if v is not None}, keys)
-    snapshot = _locked_snapshot(uow, [f for f in factories.values() if f is not None], offers, buckets, now, days)
+    buckets = lock_buckets(uow.session, factories, keys)
+    snapshot = _locked_snapshot(uow, list(factories.values()), offers, buckets, now, days)
     for line_no, offer in offers:
         if snapshot is None or not check(snapshot, offer, now=now):
             raise CapacityGone(f"the plan for line {line_no} no longer fits its factory's capacity", line_no)
         snapshot.apply(offer)
         for r in offer.reservations:
-            add_reserved(uow.session, (r.factory_id, r.capability, r.day), r.minutes)
+            buckets[(r.factory_id, r.capability, r.day)].reserved += r.minutes
+    write_reserved(uow.session, buckets.values())
 
 
 def _locked_snapshot(
@@ -224,19 +232,31 @@ def _locked_snapshot(
     )
 
 
-def record_reservations(uow: UnitOfWork, line_id: UUID, offer: Offer) -> None:
-    for r in offer.reservations:
-        uow.session.add(
-            ReservationRow(
-                line_id=line_id,
-                factory_id=r.factory_id,
-                capability=r.capability,
-                day=r.day,
-                minutes=r.minutes,
-                setup_family=r.setup_family,
-                setup_minutes=r.setup_minutes,
-            )
+def mark_offers_used(uow: UnitOfWork, used: list[tuple[UUID, UUID]]) -> None:
+    """Tie each (offer, line) pair: an offer makes one order line at most."""
+    if used:
+        offers = OfferRow.__table__
+        uow.session.execute(
+            update(offers).where(offers.c.id == bindparam("offer")).values(used_by=bindparam("line")),
+            [{"offer": offer_id, "line": line_id} for offer_id, line_id in used],
         )
+
+
+def reservation_rows(lines: list[tuple[UUID, Offer]]) -> list[dict[str, Any]]:
+    """The reservation rows of placed lines, from the plans of their offers."""
+    return [
+        {
+            "line_id": line_id,
+            "factory_id": r.factory_id,
+            "capability": r.capability,
+            "day": r.day,
+            "minutes": r.minutes,
+            "setup_family": r.setup_family,
+            "setup_minutes": r.setup_minutes,
+        }
+        for line_id, offer in lines
+        for r in offer.reservations
+    ]
 
 
 def offer_view(quoted: QuotedOffer, *, reveal_factory: bool) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import delete, event, select, tuple_
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from meshfab.domain.capacity import Bucket
 from meshfab.domain.factories import Factory
@@ -23,9 +23,6 @@ from meshfab.store.tables import BucketRow, ReservationRow
 
 BucketKey = tuple[str, str, date]
 CHUNK = 2000
-_LOCKED = "meshfab.locked_buckets"
-"""`Session.info` key of the rows this transaction locked: the session's identity map holds rows only weakly,
-so without this strong reference every later `session.get` of a locked bucket would be another SELECT."""
 
 
 def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable[BucketKey]) -> dict[BucketKey, Bucket]:
@@ -33,7 +30,9 @@ def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable
 
     Most buckets exist already (every order after a day's first one finds its buckets), so they are locked
     straight away; only when one is missing are the missing ones inserted and everything locked again in order
-    (a row this transaction holds already is locked again at no cost)."""
+    (a row this transaction holds already is locked again at no cost). The caller changes the returned buckets
+    and hands the changed ones to `write_reserved`: plain rows, not ORM objects, because placing an order locks
+    a handful of buckets thousands of times a day and the ORM's bookkeeping would cost more than the SQL."""
     wanted = sorted(set(keys))
     if not wanted:
         return {}
@@ -50,40 +49,40 @@ def lock_buckets(session: Session, factories: dict[str, Factory], keys: Iterable
     return _lock(session, wanted)
 
 
+_BUCKETS = BucketRow.__table__
+_BUCKET_COLUMNS = (_BUCKETS.c.factory_id, _BUCKETS.c.capability, _BUCKETS.c.day)
+
+
 def _lock(session: Session, wanted: list[BucketKey]) -> dict[BucketKey, Bucket]:
     """Lock the stored buckets among `wanted` (sorted), in chunks in sorted order: the one global lock order."""
     locked: dict[BucketKey, Bucket] = {}
-    rows_held: dict[BucketKey, BucketRow] = session.info.setdefault(_LOCKED, {})
     for start in range(0, len(wanted), CHUNK):
-        for r in session.scalars(
-            select(BucketRow)
-            .where(tuple_(BucketRow.factory_id, BucketRow.capability, BucketRow.day).in_(wanted[start : start + CHUNK]))
-            .order_by(BucketRow.factory_id, BucketRow.capability, BucketRow.day)
+        for f, c, d, available, reserved in session.execute(
+            select(*_BUCKET_COLUMNS, _BUCKETS.c.available, _BUCKETS.c.reserved)
+            .where(tuple_(*_BUCKET_COLUMNS).in_(wanted[start : start + CHUNK]))
+            .order_by(*_BUCKET_COLUMNS)
             .with_for_update()
         ):
-            key = (r.factory_id, r.capability, r.day)
-            rows_held[key] = r
-            locked[key] = Bucket(r.factory_id, r.capability, r.day, r.available, r.reserved)
+            locked[(f, c, d)] = Bucket(f, c, d, available, reserved)
     return locked
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_locked(session: Session, transaction: SessionTransaction) -> None:
-    """Locks end with the transaction, and so does the claim to hold the rows."""
-    if transaction.parent is None:
-        session.info.pop(_LOCKED, None)
+def write_reserved(session: Session, buckets: Iterable[Bucket]) -> None:
+    """Store the reserved minutes of buckets this transaction locked, in one statement."""
+    rows = [
+        {"f": b.factory_id, "c": b.capability, "d": b.day, "reserved": b.reserved}
+        for b in {(b.factory_id, b.capability, b.day): b for b in buckets}.values()
+    ]
+    if rows:
+        session.connection().execute(_WRITE_RESERVED, rows)
 
 
-def locked_row(session: Session, key: BucketKey) -> BucketRow | None:
-    """The row of a bucket this transaction locked with `lock_buckets` (None if it was not locked)."""
-    held: dict[BucketKey, BucketRow] = session.info.get(_LOCKED, {})
-    return held.get(key)
-
-
-def add_reserved(session: Session, key: BucketKey, minutes: int) -> None:
-    row = locked_row(session, key)
-    assert row is not None, "lock_buckets first"
-    row.reserved += minutes
+_WRITE_RESERVED = (
+    update(_BUCKETS)
+    .where(_BUCKETS.c.factory_id == bindparam("f"), _BUCKETS.c.capability == bindparam("c"))
+    .where(_BUCKETS.c.day == bindparam("d"))
+    .values(reserved=bindparam("reserved"))
+)
 
 
 def families_in(session: Session, keys: Iterable[BucketKey]) -> list[tuple[str, str, date, str]]:
@@ -120,10 +119,10 @@ def load_buckets(session: Session, first_day: date) -> tuple[list[Bucket], list[
 def release_line(session: Session, factories: dict[str, Factory], line_ids: list[UUID]) -> list[ReservationRow]:
     """Give a line's minutes back to its buckets (locked in the same order as every other writer)."""
     held = list(session.scalars(select(ReservationRow).where(ReservationRow.line_id.in_(line_ids))))
-    lock_buckets(session, factories, [(r.factory_id, r.capability, r.day) for r in held])
+    buckets = lock_buckets(session, factories, [(r.factory_id, r.capability, r.day) for r in held])
     for r in held:
-        row = locked_row(session, (r.factory_id, r.capability, r.day))
-        assert row is not None
-        row.reserved = max(0, row.reserved - r.minutes)
+        bucket = buckets[(r.factory_id, r.capability, r.day)]
+        bucket.reserved = max(0, bucket.reserved - r.minutes)
+    write_reserved(session, buckets.values())
     session.execute(delete(ReservationRow).where(ReservationRow.line_id.in_(line_ids)))
     return held

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, and_, insert, or_, select
+from sqlalchemy import Row, Select, TextClause, and_, bindparam, insert, or_, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from meshfab.domain.catalog import Template
@@ -54,6 +54,59 @@ def rows_by_key(
         query = select(model).where(column.in_(wanted[start : start + KEYS_PER_STATEMENT]))
         found |= {getattr(row, column.key): row for row in session.scalars(query)}
     return found
+
+
+def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows in one statement, outside the ORM's per-object bookkeeping.
+
+    For rows a use case writes once and does not read back: the unit of work's flush costs more per row than
+    the SQL does. Pending ORM changes are flushed first, so foreign keys still find their rows."""
+    if rows:
+        session.execute(insert(model.__table__), rows)
+
+
+Rows = tuple[type[Any], list[dict[str, Any]]]
+"""Rows for one table: its mapped class, and the rows as column-name dicts with the same keys."""
+
+
+def write_together(session: Session, *tables: Rows) -> None:
+    """Insert the rows of several tables in one statement, the first tables as data-modifying CTEs.
+
+    One round trip instead of one per table: placing an order writes four tables. The parts run on one
+    snapshot and foreign keys are checked at the end of the statement, so an order and its lines may travel
+    together. The statement is built once per shape (tables, row counts, columns) with named parameters, so
+    SQLAlchemy compiles it once: a multi-row VALUES of literal values would be compiled again on every call."""
+    parts = [(model, rows) for model, rows in tables if rows]
+    shape = tuple((model, len(rows), tuple(rows[0])) for model, rows in parts)
+    statement = _TOGETHER.get(shape)
+    if statement is None:
+        statement = _TOGETHER[shape] = _together(shape)
+    params = {
+        f"w{i}_{j}_{column}": value
+        for i, (_, rows) in enumerate(parts)
+        for j, row in enumerate(rows)
+        for column, value in row.items()
+    }
+    session.execute(statement, params)
+
+
+_TOGETHER: dict[tuple[tuple[type[Any], int, tuple[str, ...]], ...], TextClause] = {}
+
+
+def _together(shape: tuple[tuple[type[Any], int, tuple[str, ...]], ...]) -> TextClause:
+    """The statement's text, with typed parameters (JSON columns are serialised as they would be by the ORM).
+
+    Written as text because SQLAlchemy compiles a multi-row VALUES anew on every execution, and the compiling
+    cost more than the round trips it saves; a text clause is compiled once and cached."""
+    parts, params = [], []
+    for i, (model, count, columns) in enumerate(shape):
+        table = model.__table__
+        rows = ", ".join("(" + ", ".join(f":w{i}_{j}_{c}" for c in columns) + ")" for j in range(count))
+        parts.append(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {rows}")
+        params += [bindparam(f"w{i}_{j}_{c}", type_=table.c[c].type) for j in range(count) for c in columns]
+    *first, last = parts
+    ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first))
+    return text(f"WITH {ctes} {last}" if ctes else last).bindparams(*params)
 
 
 _PARSED: dict[str, tuple[str, Template]] = {}
@@ -138,7 +191,26 @@ class TemplateRepository:
         return False
 
 
-def factory_from_row(row: FactoryRow) -> Factory:
+_FACTORIES: dict[str, tuple[tuple[Any, ...], Factory]] = {}
+"""Factories built from rows, by id with the row's values, process-wide: a factory is read on every order
+placed and every plan made, and validating its workcenters and calendar costs more than reading them."""
+
+
+def factory_from_row(row: FactoryRow | Row[Any]) -> Factory:
+    """The domain factory of a row (an ORM row or a plain one with the same columns)."""
+    values = tuple(getattr(row, c) for c in _FACTORY_COLUMNS)
+    known = _FACTORIES.get(row.id)
+    if known is not None and known[0] == values:
+        return known[1]
+    factory = _factory(row)
+    _FACTORIES[row.id] = (values, factory)
+    return factory
+
+
+_FACTORY_COLUMNS = tuple(c.key for c in FactoryRow.__table__.columns if c.key not in ("id", "updated_at"))
+
+
+def _factory(row: FactoryRow | Row[Any]) -> Factory:
     return Factory(
         id=row.id,
         name=row.name,
@@ -195,15 +267,16 @@ class LaneRepository:
     def list(self, *, destination_country: str | None = None, origin_region: str | None = None) -> list[Lane]:
         """Lanes by id; `origin_region` lets a caller that ships from one factory read only that region's lanes
         (reading every lane of the mesh on each finished lot was a fifth of the floor's parcel time)."""
-        query = select(LaneRow).order_by(LaneRow.id)
+        lanes = LaneRow.__table__
+        query = select(lanes).order_by(lanes.c.id)
         if destination_country:
-            query = query.where(LaneRow.destination_country == destination_country)
+            query = query.where(lanes.c.destination_country == destination_country)
         if origin_region:
-            query = query.where(LaneRow.origin_region == origin_region)
-        return [_lane(r) for r in self.session.scalars(query)]
+            query = query.where(lanes.c.origin_region == origin_region)
+        return [_lane(r) for r in self.session.execute(query)]
 
     def get(self, lane_id: str) -> Lane | None:
-        row = self.session.get(LaneRow, lane_id)
+        row = self.session.execute(select(LaneRow.__table__).where(LaneRow.__table__.c.id == lane_id)).first()
         return None if row is None else _lane(row)
 
     def put(self, lane: Lane) -> bool:
@@ -211,8 +284,34 @@ class LaneRepository:
         return _upsert(self.session, LaneRow, lane.id, lane.model_dump(exclude={"learned_extra_hours"}))
 
 
-def _lane(row: LaneRow) -> Lane:
-    return Lane.model_validate({c: getattr(row, c) for c in Lane.model_fields})
+_LANES: dict[str, tuple[tuple[Any, ...], Lane]] = {}
+"""Lanes built from rows, by id with the row's values, process-wide: every finished lot reads its region's
+lanes, and validating them cost more than reading them."""
+
+
+def _lane(row: Row[Any]) -> Lane:
+    values = tuple(row)
+    known = _LANES.get(row.id)
+    if known is not None and known[0] == values:
+        return known[1]
+    lane = Lane.model_validate({c: getattr(row, c) for c in Lane.model_fields})
+    _LANES[row.id] = (values, lane)
+    return lane
+
+
+_MERCHANT = select(MerchantRow.__table__).where(MerchantRow.__table__.c.id == bindparam("id"))
+_MERCHANTS: dict[str, tuple[tuple[Any, ...], Merchant]] = {}
+"""Merchants built from rows, by id with the row's values, process-wide: every order placed reads one."""
+
+
+def _merchant(row: Row[Any]) -> Merchant:
+    values = tuple(row)
+    known = _MERCHANTS.get(row.id)
+    if known is not None and known[0] == values:
+        return known[1]
+    merchant = Merchant.model_validate({c: getattr(row, c) for c in Merchant.model_fields})
+    _MERCHANTS[row.id] = (values, merchant)
+    return merchant
 
 
 class MerchantRepository:
@@ -223,10 +322,8 @@ class MerchantRepository:
 
     def get(self, merchant_id: str) -> Merchant | None:
         if merchant_id not in self._known:
-            row = self.session.get(MerchantRow, merchant_id)
-            self._known[merchant_id] = (
-                None if row is None else Merchant.model_validate({c: getattr(row, c) for c in Merchant.model_fields})
-            )
+            row = self.session.execute(_MERCHANT, {"id": merchant_id}).first()
+            self._known[merchant_id] = None if row is None else _merchant(row)
         return self._known[merchant_id]
 
     def list(self) -> list[Merchant]:
@@ -246,12 +343,9 @@ class OrderRepository:
         """rows read in this unit of work, held so that `save` writes them without reading them again;
         reads still go to the database (`populate_existing`): holding rows must not make a read stale"""
 
-    def add(self, order: Order) -> None:
-        """The order, then its lines (they reference it: no ORM relationship orders the inserts for us), each as
-        one statement outside the unit of work's per-object bookkeeping: placing writes them once."""
-        self.session.execute(
-            insert(OrderRow), [{"id": order.id, "created_at": order.created_at, **_order_columns(order)}]
-        )
+    def add(self, order: Order, *with_rows: Rows) -> None:
+        """The order and its lines, and any rows that belong with them (its promises, its reservations), in
+        one statement (`write_together`): placing writes them once and never reads them back."""
         lines = [
             {
                 "id": line.id,
@@ -265,7 +359,12 @@ class OrderRepository:
             }
             for line in order.lines
         ]
-        self.session.execute(insert(OrderLineRow), lines)
+        write_together(
+            self.session,
+            (OrderRow, [{"id": order.id, "created_at": order.created_at, **_order_columns(order)}]),
+            (OrderLineRow, lines),
+            *with_rows,
+        )
 
     def get(self, order_id: UUID, *, for_update: bool = False) -> Order | None:
         row = self.session.get(OrderRow, order_id, with_for_update=for_update, populate_existing=True)

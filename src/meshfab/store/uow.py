@@ -14,6 +14,7 @@ from meshfab.store.repositories import (
     OrderRepository,
     TemplateRepository,
     WorkOrderRepository,
+    insert_rows,
 )
 from meshfab.store.tables import OutboxRow
 
@@ -36,6 +37,7 @@ class UnitOfWork:
         self.merchants = MerchantRepository(self.session)
         self.orders = OrderRepository(self.session)
         self.work_orders = WorkOrderRepository(self.session)
+        self._events: list[dict[str, object]] = []
         return self
 
     def __exit__(
@@ -45,14 +47,28 @@ class UnitOfWork:
 
     def close(self) -> None:
         """Roll back whatever was not committed and give the connection back."""
-        self.session.rollback()
+        self.rollback()
         self.session.close()
 
+    def rollback(self) -> None:
+        """Undo the transaction so far, events emitted in it included."""
+        self._events = []
+        self.session.rollback()
+
     def commit(self) -> None:
+        insert_rows(self.session, OutboxRow, self._events)
+        self._events = []
         self.session.commit()
 
     def emit(self, event: Event) -> None:
-        """Write the event beside the change: both commit or neither does."""
-        self.session.add(
-            OutboxRow(type=event.type, subject=event.subject, payload=event.payload, occurred_at=event.occurred_at)
+        """Write the event beside the change: both commit or neither does (the events of a unit of work are
+        written at its commit, in the order they were emitted, in one statement)."""
+        self._events.append(
+            {
+                "type": event.type,
+                "subject": event.subject,
+                "payload": event.payload,
+                "occurred_at": event.occurred_at,
+                "published_at": None,
+            }
         )
