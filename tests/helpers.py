@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -109,3 +112,16 @@ def feasible_plan_cost(form: Any, rows: np.ndarray) -> float:
     cost = form.cost[rows, np.arange(n)]
     assert np.all(np.isfinite(cost))
     return float(cost.sum())
+
+
+@contextmanager
+def busy_machine(processes: int = 2) -> Iterator[None]:
+    """Other processes keeping every core busy, as on a shared machine: a solve stopped by the clock does less
+    work under them, one stopped by a work budget does not."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()

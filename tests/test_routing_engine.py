@@ -19,7 +19,7 @@ from meshfab.engines.routing import (
     solve,
 )
 from meshfab.engines.routing.generator import random_world, with_status
-from tests.helpers import benchmark_module
+from tests.helpers import benchmark_module, busy_machine
 
 DATA = Path(__file__).parent / "data"
 
@@ -189,3 +189,16 @@ def test_gap_instance_through_the_engine_reaches_the_published_optimum() -> None
     for j, (fid, _) in enumerate(r.assignment[f"J{j}"] for j in range(len(inst.cost[0]))):
         loads[int(fid[1:])] += inst.load[int(fid[1:])][j]
     assert all(u <= c for u, c in zip(loads, inst.capacity, strict=True))
+
+
+def test_a_deterministic_plan_does_not_depend_on_the_machines_load() -> None:
+    """A large table (candidate options, phases that stop on the clock): on the clock, a busy machine cuts the
+    phases short and the plan changes; counted in work, the plan is the same."""
+    world = random_world(2, 3000, 40, 30, load=0.6)
+    quiet = solve(world, time_limit=0.5, seed=7, workers=1, deterministic=True)
+    with busy_machine(4):  # on the clock, this load made the plan about nine times dearer when this was written
+        loaded = solve(world, time_limit=0.5, seed=7, workers=1, deterministic=True)
+    assert quiet.assignment == loaded.assignment
+    assert quiet.objective == loaded.objective
+    with pytest.raises(ValueError, match="one worker"):
+        solve(world, time_limit=1.0, workers=2, deterministic=True)

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     """above 0: a factory's solve gets this many seconds per operation (at least 0.1), `schedule_seconds` at most"""
     schedule_workers: int = 2
     """factory schedules solved at once when several are due together (after a re-plan, in the twin)"""
+    deterministic_solvers: bool = False
+    """count solver time limits in CP-SAT's deterministic time, not on the clock: the same inputs then give the
+    same plans however loaded the machine is, at the price of limits that are only roughly seconds. For runs
+    that must replay exactly (the digital twin: same seed, same KPIs); a server answers on the clock."""
     log_level: str = "INFO"
 
 

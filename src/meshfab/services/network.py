@@ -84,7 +84,12 @@ def _replan(platform: Platform, *, trigger: str, time_limit: float | None, seed:
         key: (line.reservations[0].factory_id, _day_index(view, line)) if line.reservations else None
         for key, line in view.lines.items()
     }
-    result = routing.solve(view.problem, time_limit=limit, seed=seed, workers=1) if view.problem.lines else None
+    deterministic = platform.settings.deterministic_solvers
+    result = (
+        routing.solve(view.problem, time_limit=limit, seed=seed, workers=1, deterministic=deterministic)
+        if view.problem.lines
+        else None
+    )
     with platform.uow() as uow:
         applied = _apply(uow, view, before, result, started) if result else _Applied()
         run_id = uuid.uuid4()

@@ -114,6 +114,8 @@ class _Job:
     work: FactoryWork
     now: datetime
     warm_start: sch.ScheduleResult | None
+    deterministic: bool = False
+    """solve on CP-SAT's deterministic time rather than the clock (`Settings.deterministic_solvers`)"""
 
 
 MIN_SECONDS = 0.1
@@ -139,7 +141,8 @@ def _read(platform: Platform, uow: UnitOfWork, factory_id: str) -> _Job:
     factory = uow.factories.get(factory_id, for_update=True)
     if factory is None:
         raise NotFound(f"factory {factory_id!r} not found")
-    return _Job(factory_id, uow, read_factory_work(uow.session, factory, now), now, _LAST.get(factory_id))
+    work = read_factory_work(uow.session, factory, now)
+    return _Job(factory_id, uow, work, now, _LAST.get(factory_id), platform.settings.deterministic_solvers)
 
 
 def _solve(job: _Job, limit: float, seed: int) -> sch.ScheduleResult:
@@ -147,7 +150,9 @@ def _solve(job: _Job, limit: float, seed: int) -> sch.ScheduleResult:
     solved = _SOLVED.get(job.factory_id)
     if solved is not None and solved[0] == asked:
         return solved[1]
-    result = sch.solve(job.work.problem, time_limit=limit, seed=seed, warm_start=job.warm_start)
+    result = sch.solve(
+        job.work.problem, time_limit=limit, seed=seed, warm_start=job.warm_start, deterministic=job.deterministic
+    )
     if result.status.has_schedule:
         _SOLVED[job.factory_id] = (asked, result)
     return result

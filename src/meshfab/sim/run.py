@@ -111,6 +111,7 @@ class Simulation:
             schedule_seconds_per_operation=s.planning.schedule_seconds_per_operation,
             handover_margin_minutes=s.planning.handover_margin_minutes,
             capacity_ttl_seconds=math.inf,  # no other process writes: the view follows simulated time alone
+            deterministic_solvers=True,  # same seed, same KPIs: no plan may depend on the machine's load
         )
         env = simpy.Environment()
         clock = SimClock(env, s.run_start)

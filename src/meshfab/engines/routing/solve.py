@@ -66,8 +66,10 @@ from meshfab.engines.routing.rescue import rescue_options
 from meshfab.engines.routing.tabu import GapForm, gap_form, iteration_work, tabu_search, to_choice, to_rows
 
 EXACT_OPTION_LIMIT = 60_000  # complete tables up to this size are first handed whole to CP-SAT
-DET_PER_SECOND = 0.3  # with one worker: CP-SAT deterministic time budgeted per second of time limit, leaving
-# head-room so that the wall clock is rarely what stops the search (which would break determinism)
+DET_PER_SECOND = 0.3  # with one worker: CP-SAT deterministic time budgeted per second of time limit. CP-SAT
+# does about 0.16 a second on the twin's plans on the development machine, so on the clock the limit stops it
+# first; a deterministic solve takes about twice its limit
+WALL_SAFETY = 10.0  # a deterministic solve stops on the clock only this many times over its limit: a run-away
 TABU_SHARE = 0.45  # share of the time limit for the tabu search on generalised-assignment tables
 FIXED_SHARE = 0.15  # then for a second one over the pairs that reduced-cost fixing leaves
 WHOLE_SHARE = 0.1  # then (several workers) for the whole model, leaving the rest to LNS: from the tabu search's
@@ -88,14 +90,23 @@ FINISH_SECONDS_PER_LINE = 1e-5  # kept back from LNS to price and split the answ
 DP_CELLS_PER_SECOND = 8e7  # knapsack DP cells per second: sets a fixed number of subgradient steps
 
 
-def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, workers: int = 1) -> RoutingResult:
-    """Re-route every line of ``problem``; see the module docstring for the method."""
+def solve(
+    problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, workers: int = 1, deterministic: bool = False
+) -> RoutingResult:
+    """Re-route every line of ``problem``; see the module docstring for the method.
+
+    ``deterministic`` (one worker): every phase does its fixed work (iterations, DP steps, CP-SAT deterministic
+    time) and the clock only stops a run-away at ``WALL_SAFETY`` times the limit, so the same problem and seed
+    give the same plan however loaded the machine is. Without it, phases of large tables and CP-SAT also stop
+    on the clock, which keeps the limit in seconds but lets the machine's load change the plan."""
     if time_limit <= 0:
         raise ValueError("time_limit must be positive")
     if workers < 1:
         raise ValueError("workers must be at least 1")
+    if deterministic and workers != 1:
+        raise ValueError("a deterministic solve runs on one worker")
     start = time.perf_counter()
-    deadline = start + time_limit
+    deadline = start + (WALL_SAFETY if deterministic else 1.0) * time_limit
     t = build_options(problem)
     complete = bool(np.all(np.isinf(t.line_floor)))
     n_entries = max(len(t.ent_bucket), 1)
@@ -103,7 +114,8 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
     lam0 = np.zeros(len(t.capacity))
     # phase deadlines only for candidate tables (large networks): small complete ones finish each phase quickly
     # and must not depend on the clock (determinism)
-    phase = (lambda share: math.inf) if complete else (lambda share: _share_of_rest(start, deadline, share))
+    clocked = not complete and not deterministic
+    phase = (lambda share: _share_of_rest(start, deadline, share)) if clocked else (lambda share: math.inf)
     choice = shift_pass(t, greedy(t, lam0), deadline=phase(0.3))
     form = gap_form(t) if complete else None
     relaxed: KnapsackRelaxation | None = None
@@ -115,7 +127,7 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
             choice,
             np.arange(t.n_lines),
             det_time=PROBE_SHARE * DET_PER_SECOND * time_limit,
-            max_time=PROBE_SHARE * time_limit,
+            max_time=PROBE_SHARE * time_limit * (WALL_SAFETY if deterministic else 1.0),
             seed=seed,
             workers=workers,
         )
@@ -134,13 +146,14 @@ def solve(problem: RoutingProblem, *, time_limit: float = 10.0, seed: int = 0, w
             # many buckets per line: dives and a tabu search side by side
             choice = _dive_beside_tabu(t, form, relaxed, choice, start_rows, start, time_limit, seed)
         else:
-            choice = _sequential_search(t, form, relaxed, choice, start_rows, start, time_limit, seed, workers)
+            safety = deadline if deterministic else None
+            choice = _sequential_search(t, form, relaxed, choice, start_rows, start, time_limit, seed, workers, safety)
         if relaxed is not None:
             allowed_options = _allowed_options(t, form, relaxed, plan_cost(t, choice))
     if not complete and (choice < 0).any():  # candidates left lines without room: look wider for them
         t, choice = rescue_options(problem, t, choice, phase(0.4))
     state = subgradient(t, plan_cost(t, choice), iterations, deadline=phase(0.55))
-    if complete or deadline - time.perf_counter() > 0.5 * time_limit:  # time for a second greedy plan
+    if not clocked or deadline - time.perf_counter() > 0.5 * time_limit:  # time for a second greedy plan
         priced = shift_pass(t, greedy(t, state.multipliers), deadline=phase(0.75))
         if plan_cost(t, priced) < plan_cost(t, choice):
             choice = priced
@@ -197,15 +210,17 @@ def _sequential_search(
     time_limit: float,
     seed: int,
     workers: int,
+    safety: float | None = None,
 ) -> np.ndarray:
-    """Tabu search from the knapsack plan, then a second one over the pairs reduced-cost fixing leaves."""
+    """Tabu search from the knapsack plan, then a second one over the pairs reduced-cost fixing leaves.
+    ``safety`` (deterministic solves) replaces the phases' own stops on the clock."""
     until = start + (PROBE_SHARE + KNAPSACK_SHARE + TABU_SHARE) * time_limit
-    choice = _tabu_phase(t, form, choice, start_rows, TABU_SHARE * time_limit, until, seed, workers)
+    choice = _tabu_phase(t, form, choice, start_rows, TABU_SHARE * time_limit, safety or until, seed, workers)
     if relaxed is not None:  # only the pairs a better plan may use: a smaller search for the rest
         fixed = replace(form, cost=np.where(relaxed.allowed(plan_cost(t, choice)), form.cost, np.inf))
         until += FIXED_SHARE * time_limit
         choice = _tabu_phase(
-            t, fixed, choice, to_rows(form, choice), FIXED_SHARE * time_limit, until, seed + 7, workers
+            t, fixed, choice, to_rows(form, choice), FIXED_SHARE * time_limit, safety or until, seed + 7, workers
         )
     return choice
 

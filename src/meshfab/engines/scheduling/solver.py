@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
@@ -74,6 +74,52 @@ _STATUS = {
     cp_model.UNKNOWN: SolveStatus.UNKNOWN,
 }
 
+DET_PER_SECOND = 0.15
+"""With ``deterministic``: CP-SAT deterministic time budgeted per second of time limit, about what CP-SAT does
+in a second here (0.16 to 0.17 on the twin's factory schedules on the development machine), so a limit still
+means roughly its seconds ..."""
+WALL_SAFETY = 10.0
+"""... and the wall clock then stops a run only this many times over its share: a run-away, never a normal run,
+so that the clock (and the machine's load) does not decide the schedule."""
+
+
+@dataclass
+class _Budget:
+    """What a solve may still spend, and how it is counted.
+
+    By default the wall clock counts. With ``deterministic``, CP-SAT's deterministic time counts instead and
+    the tabu search is charged its share (its iterations are fixed already), so one problem and seed give one
+    schedule on any machine under any load: a run that replays the same demand (the digital twin) must reach
+    the same KPIs, which wall-clock limits do not allow once solves stop on them."""
+
+    seconds: float
+    deterministic: bool
+    began: float = field(default_factory=time.perf_counter)
+    charged: float = 0.0
+
+    def left(self) -> float:
+        if self.deterministic:
+            return self.seconds - self.charged
+        return self.seconds - (time.perf_counter() - self.began)
+
+    def limit(self, solver: cp_model.CpSolver, seconds: float) -> None:
+        seconds = max(0.05, seconds)
+        if self.deterministic:
+            solver.parameters.max_deterministic_time = DET_PER_SECOND * seconds
+            solver.parameters.max_time_in_seconds = WALL_SAFETY * seconds
+        else:
+            solver.parameters.max_time_in_seconds = seconds
+
+    def charge(self, solver: cp_model.CpSolver) -> None:
+        self.charged += solver.response_proto.deterministic_time / DET_PER_SECOND
+
+    def deadline(self, share: float) -> float:
+        """The wall-clock stop of a phase that has ``share`` seconds; charged at once when deterministic."""
+        if self.deterministic:
+            self.charged += share
+            return time.perf_counter() + WALL_SAFETY * share
+        return min(self.began + self.seconds - 0.1, time.perf_counter() + 1.5 * share)
+
 
 def solve(
     problem: ScheduleProblem,
@@ -82,12 +128,25 @@ def solve(
     seed: int = 0,
     workers: int = 1,
     warm_start: ScheduleResult | None = None,
+    deterministic: bool = False,
 ) -> ScheduleResult:
-    """Schedule ``problem`` within ``time_limit`` seconds; ``seed`` and ``workers`` go to CP-SAT."""
+    """Schedule ``problem`` within ``time_limit`` seconds; ``seed`` and ``workers`` go to CP-SAT.
+
+    ``deterministic`` (with one worker): the seconds are counted in CP-SAT's deterministic time, not on the
+    clock, so the same call gives the same schedule however loaded the machine is (see `_Budget`)."""
     head = _head(problem, min(ARC_BUDGET, max(ARCS_PER_SECOND // 4, round(ARCS_PER_SECOND * time_limit))))
     if head is not None:
-        return _rolling(problem, head, time_limit=time_limit, seed=seed, workers=workers, warm_start=warm_start)
-    began = time.perf_counter()
+        return _rolling(
+            problem,
+            head,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers,
+            warm_start=warm_start,
+            deterministic=deterministic,
+        )
+    budget = _Budget(time_limit, deterministic)
+    began = budget.began
     model = ScheduleModel(problem)
     previous = _warm_placements(problem, warm_start)
     quick = dispatch(problem)
@@ -100,11 +159,12 @@ def solve(
 
     def run(limit: float) -> tuple[SolveStatus, cp_model.CpSolver]:
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.05, limit)
+        budget.limit(solver, limit)
         solver.parameters.random_seed = seed
         solver.parameters.num_workers = max(1, workers)
         solver.parameters.ignore_subsolvers.extend(_IDLE_ON_SCHEDULES)
         code = solver.solve(model.model)
+        budget.charge(solver)
         if code == cp_model.MODEL_INVALID:
             raise RuntimeError(f"scheduling model invalid: {model.model.validate()}")
         return _STATUS[code], solver
@@ -140,12 +200,12 @@ def solve(
             )
             if start is not None:
                 searched = _tabu_stage(
-                    problem, shop, start, time_limit=time_limit, seed=seed, workers=workers, began=began
+                    problem, shop, start, time_limit=time_limit, seed=seed, workers=workers, budget=budget
                 )
                 _hint(model, {op_id: (op.machine_id, op.start) for op_id, op in searched.operations().items()})
-                status, solver = run(time_limit - (time.perf_counter() - began))
+                status, solver = run(budget.left())
     else:
-        status, solver = run(time_limit - (time.perf_counter() - began))
+        status, solver = run(budget.left())
     if status == SolveStatus.UNKNOWN:
         fallback = _best(_fallback(problem, previous, began), _timed(quick, began), _timed(searched, began))
         return fallback or _without_schedule(problem, status, began, _why(status))
@@ -176,7 +236,7 @@ def _tabu_stage(
     time_limit: float,
     seed: int,
     workers: int,
-    began: float,
+    budget: _Budget,
 ) -> ScheduleResult:
     """The best schedule of ``workers`` tabu searches from ``start`` (seeds ``seed``, ``seed + 1``, …).
 
@@ -187,7 +247,7 @@ def _tabu_stage(
     share = TABU_SHARE * time_limit
     iterations = round(share * TABU_RATE / len(shop.op_ids))
     placements = {op_id: (op.machine_id, op.start) for op_id, op in start.operations().items()}
-    deadline = min(began + time_limit - 0.1, time.perf_counter() + 1.5 * share)
+    deadline = budget.deadline(share)
 
     def search(k: int) -> dict[str, Placement]:
         return improve(shop, placements, iterations=iterations, seed=seed + k, deadline=deadline)[0]
@@ -244,12 +304,15 @@ def _rolling(
     seed: int,
     workers: int,
     warm_start: ScheduleResult | None,
+    deterministic: bool,
 ) -> ScheduleResult:
     """CP-SAT for the head lots, then the others dispatched after them (see the module docstring)."""
     began = time.perf_counter()
     head_ids = {op.id for lot in head for op in lot.operations}
     near = replace(problem, lots=head, started=tuple(s for s in problem.started if s.operation_id in head_ids))
-    first = solve(near, time_limit=time_limit, seed=seed, workers=workers, warm_start=warm_start)
+    first = solve(
+        near, time_limit=time_limit, seed=seed, workers=workers, warm_start=warm_start, deterministic=deterministic
+    )
     if not first.status.has_schedule:
         return replace(first, seconds=time.perf_counter() - began)
     fixed = tuple(Started(op_id, op.machine_id, op.start) for op_id, op in first.operations().items())
