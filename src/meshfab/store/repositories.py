@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -191,20 +191,29 @@ class TemplateRepository:
         return False
 
 
+KeptT = TypeVar("KeptT")
+
+
+def _kept(
+    cache: dict[str, tuple[tuple[Any, ...], KeptT]], key: str, values: tuple[Any, ...], build: Callable[[], KeptT]
+) -> KeptT:
+    """The domain object of a row, built again only when the row's values changed.
+
+    Process-wide, for the few rows read on every order (factories, merchants, lanes): validating them into
+    domain objects cost more than reading them. Comparing the values keeps the object as fresh as the read."""
+    known = cache.get(key)
+    if known is None or known[0] != values:
+        known = cache[key] = (values, build())
+    return known[1]
+
+
 _FACTORIES: dict[str, tuple[tuple[Any, ...], Factory]] = {}
-"""Factories built from rows, by id with the row's values, process-wide: a factory is read on every order
-placed and every plan made, and validating its workcenters and calendar costs more than reading them."""
 
 
 def factory_from_row(row: FactoryRow | Row[Any]) -> Factory:
     """The domain factory of a row (an ORM row or a plain one with the same columns)."""
     values = tuple(getattr(row, c) for c in _FACTORY_COLUMNS)
-    known = _FACTORIES.get(row.id)
-    if known is not None and known[0] == values:
-        return known[1]
-    factory = _factory(row)
-    _FACTORIES[row.id] = (values, factory)
-    return factory
+    return _kept(_FACTORIES, row.id, values, lambda: _factory(row))
 
 
 _FACTORY_COLUMNS = tuple(c.key for c in FactoryRow.__table__.columns if c.key not in ("id", "updated_at"))
@@ -285,33 +294,21 @@ class LaneRepository:
 
 
 _LANES: dict[str, tuple[tuple[Any, ...], Lane]] = {}
-"""Lanes built from rows, by id with the row's values, process-wide: every finished lot reads its region's
-lanes, and validating them cost more than reading them."""
 
 
 def _lane(row: Row[Any]) -> Lane:
-    values = tuple(row)
-    known = _LANES.get(row.id)
-    if known is not None and known[0] == values:
-        return known[1]
-    lane = Lane.model_validate({c: getattr(row, c) for c in Lane.model_fields})
-    _LANES[row.id] = (values, lane)
-    return lane
+    return _kept(
+        _LANES, row.id, tuple(row), lambda: Lane.model_validate({c: getattr(row, c) for c in Lane.model_fields})
+    )
 
 
 _MERCHANT = select(MerchantRow.__table__).where(MerchantRow.__table__.c.id == bindparam("id"))
 _MERCHANTS: dict[str, tuple[tuple[Any, ...], Merchant]] = {}
-"""Merchants built from rows, by id with the row's values, process-wide: every order placed reads one."""
 
 
 def _merchant(row: Row[Any]) -> Merchant:
-    values = tuple(row)
-    known = _MERCHANTS.get(row.id)
-    if known is not None and known[0] == values:
-        return known[1]
-    merchant = Merchant.model_validate({c: getattr(row, c) for c in Merchant.model_fields})
-    _MERCHANTS[row.id] = (values, merchant)
-    return merchant
+    fields = Merchant.model_fields
+    return _kept(_MERCHANTS, row.id, tuple(row), lambda: Merchant.model_validate({c: getattr(row, c) for c in fields}))
 
 
 class MerchantRepository:
