@@ -25,12 +25,12 @@ from meshfab.services.promise import (
     PromiseRefused,
     hold,
     load_offer,
-    mark_offers_used,
     offer_view,
     offers_for,
     plan_line,
     reservation_rows,
     store_offers,
+    used_offers,
 )
 from meshfab.store.capacity import release_line
 from meshfab.store.tables import PromiseRow, ReservationRow
@@ -197,6 +197,27 @@ def _place(
         order.history.append((order.status, now))
         order.advance_to(OrderStatus.allocated, now)
         placed = list(zip(order.lines, lines, strict=True))
+        uow.emit(
+            Event(
+                "order.placed",
+                f"order:{order.id}",
+                {
+                    "order_id": str(order.id),
+                    "total": order.total,
+                    "currency": order.currency,
+                    "promises": [
+                        {
+                            "line_id": str(ol.id),
+                            "delivery_by": line.offer.delivery_by.isoformat(),
+                            "factory_id": line.offer.factory_id,
+                            "region": line.offer.region,
+                        }
+                        for ol, line in placed
+                    ],
+                },
+                now,
+            )
+        )
         uow.orders.add(
             order,
             (ReservationRow, reservation_rows([(ol.id, line.offer) for ol, line in placed])),
@@ -217,28 +238,8 @@ def _place(
                     for ol, line in placed
                 ],
             ),
-        )
-        mark_offers_used(uow, [(line.offer_id, ol.id) for ol, line in placed if line.offer_id is not None])
-        uow.emit(
-            Event(
-                "order.placed",
-                f"order:{order.id}",
-                {
-                    "order_id": str(order.id),
-                    "total": order.total,
-                    "currency": order.currency,
-                    "promises": [
-                        {
-                            "line_id": str(ol.id),
-                            "delivery_by": line.offer.delivery_by.isoformat(),
-                            "factory_id": line.offer.factory_id,
-                            "region": line.offer.region,
-                        }
-                        for ol, line in zip(order.lines, lines, strict=True)
-                    ],
-                },
-                now,
-            )
+            used_offers([(line.offer_id, ol.id) for ol, line in placed if line.offer_id is not None]),
+            uow.take_events(),  # the order's event travels in the order's statement
         )
         uow.commit()
     for line in lines:

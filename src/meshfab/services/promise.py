@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, select
 
 from meshfab.domain.catalog import Template
 from meshfab.domain.errors import Conflict, InvalidInput, Problem
@@ -26,7 +26,7 @@ from meshfab.engines.promise import quote as engine_quote
 from meshfab.services.offer_codec import offer_from_json, offer_to_json
 from meshfab.services.platform import Platform
 from meshfab.store.capacity import families_in, lock_buckets, write_reserved
-from meshfab.store.repositories import factory_from_row, insert_rows
+from meshfab.store.repositories import Updates, factory_from_row, insert_rows
 from meshfab.store.tables import FactoryRow, OfferRow
 from meshfab.store.uow import UnitOfWork
 
@@ -232,14 +232,9 @@ def _locked_snapshot(
     )
 
 
-def mark_offers_used(uow: UnitOfWork, used: list[tuple[UUID, UUID]]) -> None:
-    """Tie each (offer, line) pair: an offer makes one order line at most."""
-    if used:
-        offers = OfferRow.__table__
-        uow.session.execute(
-            update(offers).where(offers.c.id == bindparam("offer")).values(used_by=bindparam("line")),
-            [{"offer": offer_id, "line": line_id} for offer_id, line_id in used],
-        )
+def used_offers(used: list[tuple[UUID, UUID]]) -> Updates:
+    """Each (offer, line) pair tied, for the statement that writes the order: an offer makes one line at most."""
+    return Updates(OfferRow, "id", [{"id": offer_id, "used_by": line_id} for offer_id, line_id in used])
 
 
 def reservation_rows(lines: list[tuple[UUID, Offer]]) -> list[dict[str, Any]]:

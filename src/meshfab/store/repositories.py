@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -69,40 +70,66 @@ Rows = tuple[type[Any], list[dict[str, Any]]]
 """Rows for one table: its mapped class, and the rows as column-name dicts with the same keys."""
 
 
-def write_together(session: Session, *tables: Rows) -> None:
-    """Insert the rows of several tables in one statement, the first tables as data-modifying CTEs.
+@dataclass(frozen=True)
+class Updates:
+    """Stored rows to change rather than insert: each row names the row it changes by `key` (a column of the
+    table) and gives the new values of its other columns."""
 
-    One round trip instead of one per table: placing an order writes four tables. The parts run on one
-    snapshot and foreign keys are checked at the end of the statement, so an order and its lines may travel
-    together. The statement is built once per shape (tables, row counts, columns) with named parameters, so
-    SQLAlchemy compiles it once: a multi-row VALUES of literal values would be compiled again on every call."""
-    parts = [(model, rows) for model, rows in tables if rows]
-    shape = tuple((model, len(rows), tuple(rows[0])) for model, rows in parts)
+    model: type[Any]
+    key: str
+    rows: list[dict[str, Any]]
+
+
+def write_together(session: Session, *parts: Rows | Updates) -> None:
+    """Write the rows of several tables in one statement, the first parts as data-modifying CTEs.
+
+    One round trip instead of one per table: placing an order inserts into five tables and marks its offers
+    used. The parts run on one snapshot and foreign keys are checked at the end of the statement, so an order
+    and its lines may travel together. The statement is built once per shape (tables, row counts, columns)
+    with named parameters, so SQLAlchemy compiles it once: a multi-row VALUES of literal values would be
+    compiled again on every call."""
+    written = [_part(p) for p in parts]
+    written = [w for w in written if w[3]]
+    shape = tuple((kind, model, key, len(rows), tuple(rows[0])) for kind, model, key, rows in written)
     statement = _TOGETHER.get(shape)
     if statement is None:
         statement = _TOGETHER[shape] = _together(shape)
     params = {
         f"w{i}_{j}_{column}": value
-        for i, (_, rows) in enumerate(parts)
+        for i, (_, _, _, rows) in enumerate(written)
         for j, row in enumerate(rows)
         for column, value in row.items()
     }
     session.execute(statement, params)
 
 
-_TOGETHER: dict[tuple[tuple[type[Any], int, tuple[str, ...]], ...], TextClause] = {}
+def _part(part: Rows | Updates) -> tuple[str, type[Any], str, list[dict[str, Any]]]:
+    if isinstance(part, Updates):
+        return "update", part.model, part.key, part.rows
+    return "insert", part[0], "", part[1]
 
 
-def _together(shape: tuple[tuple[type[Any], int, tuple[str, ...]], ...]) -> TextClause:
+_Shape = tuple[tuple[str, type[Any], str, int, tuple[str, ...]], ...]
+_TOGETHER: dict[_Shape, TextClause] = {}
+
+
+def _together(shape: _Shape) -> TextClause:
     """The statement's text, with typed parameters (JSON columns are serialised as they would be by the ORM).
 
     Written as text because SQLAlchemy compiles a multi-row VALUES anew on every execution, and the compiling
     cost more than the round trips it saves; a text clause is compiled once and cached."""
     parts, params = [], []
-    for i, (model, count, columns) in enumerate(shape):
+    for i, (kind, model, key, count, columns) in enumerate(shape):
         table = model.__table__
         rows = ", ".join("(" + ", ".join(f":w{i}_{j}_{c}" for c in columns) + ")" for j in range(count))
-        parts.append(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {rows}")
+        if kind == "update":
+            changed = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
+            parts.append(
+                f"UPDATE {table.name} SET {changed} FROM (VALUES {rows}) AS v({', '.join(columns)}) "
+                f"WHERE {table.name}.{key} = v.{key}"
+            )
+        else:
+            parts.append(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {rows}")
         params += [bindparam(f"w{i}_{j}_{c}", type_=table.c[c].type) for j in range(count) for c in columns]
     *first, last = parts
     ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first))
@@ -340,7 +367,7 @@ class OrderRepository:
         """rows read in this unit of work, held so that `save` writes them without reading them again;
         reads still go to the database (`populate_existing`): holding rows must not make a read stale"""
 
-    def add(self, order: Order, *with_rows: Rows) -> None:
+    def add(self, order: Order, *with_rows: Rows | Updates) -> None:
         """The order and its lines, and any rows that belong with them (its promises, its reservations), in
         one statement (`write_together`): placing writes them once and never reads them back."""
         lines = [

@@ -12,6 +12,7 @@ from meshfab.store.repositories import (
     LaneRepository,
     MerchantRepository,
     OrderRepository,
+    Rows,
     TemplateRepository,
     WorkOrderRepository,
     insert_rows,
@@ -59,6 +60,12 @@ class UnitOfWork:
         insert_rows(self.session, OutboxRow, self._events)
         self._events = []
         self.session.commit()
+
+    def take_events(self) -> Rows:
+        """The outbox rows of the events emitted so far, for a statement that writes them beside its own rows
+        (`write_together`): the commit then no longer writes them, and saves the statement."""
+        events, self._events = self._events, []
+        return OutboxRow, events
 
     def emit(self, event: Event) -> None:
         """Write the event beside the change: both commit or neither does (the events of a unit of work are
