@@ -6,7 +6,7 @@ import pytest
 from meshfab.domain.errors import IllegalTransition
 from meshfab.domain.geo import Address
 from meshfab.domain.merchants import Buyer, Channel
-from meshfab.domain.orders import Order, OrderLine, OrderStatus, can_transition
+from meshfab.domain.orders import Order, OrderLine, OrderStatus, can_transition, steps_to
 
 AT = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -58,3 +58,13 @@ def test_cancelled_is_final() -> None:
 
 def test_total_is_the_sum_of_lines_in_minor_units() -> None:
     assert make_order().total == 3 * 1250 + 900
+
+
+def test_steps_to_walks_forward_through_every_status_and_never_back() -> None:
+    s = OrderStatus
+    assert steps_to(s.in_production, s.delivered) == [s.produced, s.shipped, s.delivered]
+    assert steps_to(s.allocated, s.in_production) == [s.in_production]
+    assert steps_to(s.shipped, s.shipped) == []
+    assert steps_to(s.delivered, s.shipped) == [], "a delivered order does not go back to shipped"
+    assert steps_to(s.cancelled, s.produced) == [], "nor does a cancelled one move at all"
+    assert steps_to(s.placed, s.cancelled) == [], "cancelling is not a step forward"

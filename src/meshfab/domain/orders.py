@@ -53,6 +53,18 @@ def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
     return _FORWARD.get(current) is target
 
 
+def steps_to(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]:
+    """The statuses an order passes through moving forward from `current` to `target`, each a legal
+    transition; none when `target` is not ahead of it (orders never move back)."""
+    steps, status = [], current
+    while status is not target:
+        ahead = _FORWARD.get(status)
+        if ahead is None:
+            return []
+        steps.append(status := ahead)
+    return steps
+
+
 @dataclass(frozen=True)
 class LinePromise:
     """The date promised for a line, and where (as a region) it is being made."""

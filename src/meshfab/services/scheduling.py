@@ -384,13 +384,10 @@ def report_progress(
 
 
 def _start_orders(uow: UnitOfWork, line_ids: list[str], now: datetime) -> None:
-    order_ids = set(
-        uow.session.scalars(select(OrderLineRow.order_id).where(OrderLineRow.id.in_([UUID(x) for x in line_ids])))
+    order_ids = uow.session.scalars(
+        select(OrderLineRow.order_id).where(OrderLineRow.id.in_([UUID(x) for x in line_ids]))
     )
-    for order in uow.orders.get_many(order_ids, for_update=True):
-        if order.status is OrderStatus.allocated:
-            order.advance_to(OrderStatus.in_production, now)
-            uow.orders.save(order)
+    uow.orders.move_forward(order_ids, OrderStatus.in_production, now, only_from=[OrderStatus.allocated])
 
 
 def _finish_lines(uow: UnitOfWork, factory_id: str, line_ids: list[str], now: datetime) -> None:
@@ -416,7 +413,4 @@ def _finish_lines(uow: UnitOfWork, factory_id: str, line_ids: list[str], now: da
     ):
         lines_of[order_id].add(str(line_id))
     done = [order_id for order_id, lines in lines_of.items() if not lines & open_lines]
-    for order in uow.orders.get_many(done, for_update=True):
-        if order.status is OrderStatus.in_production:
-            order.advance_to(OrderStatus.produced, now)
-            uow.orders.save(order)
+    uow.orders.move_forward(done, OrderStatus.produced, now, only_from=[OrderStatus.in_production])

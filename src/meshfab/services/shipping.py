@@ -303,12 +303,7 @@ def _behind(status: OrderStatus, target: OrderStatus) -> bool:
 
 def _advance_order(uow: UnitOfWork, order_id: UUID, target: OrderStatus, now: datetime) -> None:
     """Walk the order forward to `target`; the first parcel on its way moves the whole order (a coarse status)."""
-    order = uow.orders.get(order_id, for_update=True)
-    if order is None or not _behind(order.status, target):
-        return
-    while order.status is not target:
-        order.advance_to(_PATH[_PATH.index(order.status) + 1], now)
-    uow.orders.save(order)
+    uow.orders.move_forward([order_id], target, now, only_from=[s for s in _PATH if _behind(s, target)])
 
 
 def parcel_view(row: ParcelRow, now: datetime) -> dict[str, Any]:
