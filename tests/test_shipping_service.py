@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
 from meshfab.clock import FixedClock
+from meshfab.domain.errors import NotFound
+from meshfab.domain.parcels import TrackingEvent
+from meshfab.domain.principals import Principal
 from meshfab.domain.work import WorkOrderStatus
 from meshfab.services.platform import Platform
-from meshfab.services.shipping import parcel_finished_lines
+from meshfab.services.shipping import parcel_finished_lines, record_event, record_events
 from meshfab.store.tables import OutboxRow, ParcelRow, PromiseRow, WorkOrderRow
 from tests.conftest import Keys
 from tests.helpers import SHIP_TO, complete_options
@@ -40,6 +44,8 @@ def order_and_finish(
     floor = keys(f"factory:{factory_id}")
     client.post(f"/v1/factories/{factory_id}/schedule", headers=floor)
     for work in client.get(f"/v1/factories/{factory_id}/work-orders", headers=floor).json():
+        if work["status"] != "released":
+            continue  # an earlier order's, done already
         assert client.post(f"/v1/work-orders/{work['id']}/progress", json={"event": "start"}, headers=floor).is_success
         assert client.post(f"/v1/work-orders/{work['id']}/progress", json={"event": "finish"}, headers=floor).is_success
     return order, factory_id
@@ -205,3 +211,42 @@ def test_a_line_with_work_still_open_is_not_parcelled(client: TestClient, keys: 
         again.status = WorkOrderStatus.finished.value
         uow.commit()
     assert len(parcel_finished_lines(demo, factory_id)) == 1  # its last lot done: now it ships
+
+
+def test_scans_recorded_together_do_what_they_do_one_at_a_time(client: TestClient, keys: Keys, demo: Platform) -> None:
+    """A carrier poll hands a parcel's scans over together: held past the date, a late scan, then delivered."""
+    outcomes = []
+    for together in (False, True):
+        order, factory_id = order_and_finish(client, keys, demo)
+        parcel = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["parcels"][0]
+        ship, promised = parcel["ship_at"], parcel["promised_by"]
+        scans = [
+            TrackingEvent.model_validate({"milestone": m, "occurred_at": at})
+            for m, at in [
+                ("handed_over", ship),
+                ("customs_hold", f"{promised}T00:00:00Z"),
+                ("in_transit", ship[:10] + "T20:00:00Z"),  # reported late, earlier in time
+                ("delivered", f"{_next_days(promised, 2)}T12:00:00Z"),
+            ]
+        ]
+        parcel_id, floor = UUID(parcel["id"]), Principal.parse(f"factory:{factory_id}")
+        if together:
+            view = record_events(demo, floor, parcel_id, scans)
+        else:
+            view = [record_event(demo, floor, parcel_id, s) for s in scans][-1]
+        with demo.uow() as uow:
+            promise = uow.session.get(PromiseRow, UUID(order["lines"][0]["id"]))
+            assert promise is not None
+            events = uow.session.scalars(
+                select(OutboxRow.type).where(OutboxRow.subject.in_([f"parcel:{parcel_id}", f"line:{promise.line_id}"]))
+            ).all()
+            outcome = (promise.status, promise.late_hours, sorted(events))
+        history = client.get(f"/v1/orders/{order['id']}", headers=keys(MERCHANT)).json()
+        outcomes.append((view["status"], view["events"], outcome, history["status"]))
+    one_at_a_time, together = outcomes
+    assert together == one_at_a_time
+    status, _, (promise_status, late, events), order_status = together
+    assert (status, promise_status, order_status) == ("delivered", "broken", "delivered") and late and late > 24
+    assert {"promise.at_risk", "promise.broken", "parcel.customs_hold"} <= set(events)
+    with pytest.raises(NotFound):
+        record_events(demo, Principal.parse("factory:nowhere"), UUID(int=1), scans)

@@ -227,39 +227,42 @@ def book_manual(
 
 
 def record_event(platform: Platform, principal: Principal, parcel_id: UUID, event: TrackingEvent) -> dict[str, Any]:
+    return record_events(platform, principal, parcel_id, [event])
+
+
+def record_events(
+    platform: Platform, principal: Principal, parcel_id: UUID, events: list[TrackingEvent]
+) -> dict[str, Any]:
+    """Several scans of one parcel, in the order given, in one transaction: what recording them one at a time
+    would do, for a carrier poll that brings a parcel's scans of the last hours together."""
     now = platform.clock.now()
     with platform.uow() as uow:
         row = _parcel_for(uow, principal, parcel_id)
-        before = TrackingState.model_validate(row.tracking)
-        state = apply(before, event)
-        row.tracking, row.status = state.model_dump(mode="json"), state.status.value
         ship_to, order_status = uow.session.execute(
             select(OrderRow.ship_to, OrderRow.status).where(OrderRow.id == row.order_id)
         ).one()
-        country = ship_to["country"]
-        if state.customs_holds > before.customs_holds and promise_broken(state, row.promised_by, country):
-            for line_id in row.line_ids:
-                _at_risk(
-                    uow,
-                    UUID(line_id),
-                    "held in customs past the promised date",
+        country, shipped = ship_to["country"], not _behind(OrderStatus(order_status), OrderStatus.shipped)
+        state = TrackingState.model_validate(row.tracking)
+        for event in events:
+            before, state = state, apply(state, event)
+            if state.customs_holds > before.customs_holds and promise_broken(state, row.promised_by, country):
+                for line_id in row.line_ids:
+                    _at_risk(uow, UUID(line_id), "held in customs past the promised date", now, state.expected_delivery)
+            if state.progress is not ParcelStatus.created and not shipped:
+                _advance_order(uow, row.order_id, OrderStatus.shipped, now)
+                shipped = True
+            if state.status is ParcelStatus.delivered and row.delivered_at is None:
+                row.delivered_at = next(e.occurred_at for e in state.events if e.milestone.value == "delivered")
+                _close_promises(uow, row, country, row.delivered_at, now)
+            uow.emit(
+                Event(
+                    f"parcel.{event.milestone.value}",
+                    f"parcel:{parcel_id}",
+                    {"parcel_id": str(parcel_id), "order_id": str(row.order_id), "status": state.status.value},
                     now,
-                    state.expected_delivery,
                 )
-        if state.progress is not ParcelStatus.created and _behind(OrderStatus(order_status), OrderStatus.shipped):
-            _advance_order(uow, row.order_id, OrderStatus.shipped, now)
-        if state.status is ParcelStatus.delivered and row.delivered_at is None:
-            delivered_at = next(e.occurred_at for e in state.events if e.milestone.value == "delivered")
-            row.delivered_at = delivered_at
-            _close_promises(uow, row, country, delivered_at, now)
-        uow.emit(
-            Event(
-                f"parcel.{event.milestone.value}",
-                f"parcel:{parcel_id}",
-                {"parcel_id": str(parcel_id), "order_id": str(row.order_id), "status": state.status.value},
-                now,
             )
-        )
+        row.tracking, row.status = state.model_dump(mode="json"), state.status.value
         uow.commit()
         return parcel_view(row, now)
 
