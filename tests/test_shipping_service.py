@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
-from uuid import UUID
+from types import ModuleType
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text, update
 
 from meshfab.clock import FixedClock
 from meshfab.domain.errors import NotFound
@@ -16,6 +18,7 @@ from meshfab.domain.principals import Principal
 from meshfab.domain.work import WorkOrderStatus
 from meshfab.services.platform import Platform
 from meshfab.services.shipping import parcel_finished_lines, record_event, record_events
+from meshfab.store.migrate import MIGRATIONS
 from meshfab.store.tables import OutboxRow, ParcelRow, PromiseRow, WorkOrderRow
 from tests.conftest import Keys
 from tests.helpers import SHIP_TO, complete_options
@@ -186,6 +189,7 @@ def test_a_finished_line_left_without_a_parcel_is_parcelled_once_on_the_next_cal
     line_id = order["lines"][0]["id"]
     with demo.uow() as uow:  # a crash between the last finish and its parcel: the work is done, no parcel
         uow.session.execute(delete(ParcelRow).where(ParcelRow.order_id == UUID(order["id"])))
+        uow.session.execute(update(WorkOrderRow).values(parcelled_at=None))  # as the finish left its lots
         uow.commit()
     made = parcel_finished_lines(demo, factory_id)
     assert len(made) == 1
@@ -200,6 +204,7 @@ def test_a_line_with_work_still_open_is_not_parcelled(client: TestClient, keys: 
     line_id = order["lines"][0]["id"]
     with demo.uow() as uow:
         uow.session.execute(delete(ParcelRow).where(ParcelRow.order_id == UUID(order["id"])))
+        uow.session.execute(update(WorkOrderRow).values(parcelled_at=None))  # no parcel: no lot was parcelled
         work = uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.line_ids.contains([line_id]))).first()
         assert work is not None
         work.status, work_id = WorkOrderStatus.started.value, work.id  # one lot of the line back on the floor
@@ -250,3 +255,54 @@ def test_scans_recorded_together_do_what_they_do_one_at_a_time(client: TestClien
     assert {"promise.at_risk", "promise.broken", "parcel.customs_hold"} <= set(events)
     with pytest.raises(NotFound):
         record_events(demo, Principal.parse("factory:nowhere"), UUID(int=1), scans)
+
+
+def test_a_parcelled_lot_is_marked_and_a_remade_one_is_not_parcelled_twice(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    """Parcels are made from the lots not yet marked parcelled; a line's parcels are found through its order."""
+    order, factory_id = order_and_finish(client, keys, demo)
+    line_id = order["lines"][0]["id"]
+    with demo.uow() as uow:
+        lots = uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.factory_id == factory_id)).all()
+        assert lots and all(lot.parcelled_at is not None for lot in lots), "its line is in a parcel: marked"
+        remade = WorkOrderRow(  # scrap reported on the finished lot, remade and finished after the parcel left
+            id=uuid4(), factory_id=factory_id, capability=lots[0].capability, setup_family=lots[0].setup_family,
+            line_ids=[line_id], quantity=1, due_at=lots[0].due_at, status="finished", scrap=0, lot_id="again",
+            finished_at=demo.clock.now(),
+        )  # fmt: skip
+        uow.session.add(remade)
+        uow.commit()
+    assert parcel_finished_lines(demo, factory_id) == [], "the line has its parcel already"
+    with demo.uow() as uow:
+        assert uow.session.get(WorkOrderRow, remade.id).parcelled_at is not None  # type: ignore[union-attr]
+        assert len(uow.session.scalars(select(ParcelRow).where(ParcelRow.order_id == UUID(order["id"]))).all()) == 1
+
+
+def test_the_migration_marks_exactly_the_lots_whose_lines_are_all_in_parcels(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    shipped, factory_id = order_and_finish(client, keys, demo)
+    waiting, _ = order_and_finish(client, keys, demo)
+    with demo.uow() as uow:  # the second order's parcel not made yet, and nothing marked, as before the column
+        uow.session.execute(delete(ParcelRow).where(ParcelRow.order_id == UUID(waiting["id"])))
+        uow.session.execute(update(WorkOrderRow).values(parcelled_at=None))
+        uow.session.execute(text(_migration("0008").BACKFILL))
+        uow.commit()
+        marked = {
+            line
+            for lines, parcelled_at in uow.session.execute(select(WorkOrderRow.line_ids, WorkOrderRow.parcelled_at))
+            if parcelled_at is not None
+            for line in lines
+        }
+    assert marked == {shipped["lines"][0]["id"]}
+    assert len(parcel_finished_lines(demo, factory_id)) == 1, "the unmarked lot's line is parcelled next"
+
+
+def _migration(revision: str) -> ModuleType:
+    path = next((MIGRATIONS / "versions").glob(f"{revision}_*.py"))
+    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

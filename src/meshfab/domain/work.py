@@ -20,6 +20,10 @@ class WorkOrderStatus(StrEnum):
     replacement = "replacement"
 
 
+OPEN_STATUSES = (WorkOrderStatus.released, WorkOrderStatus.started, WorkOrderStatus.replacement)
+"""A lot in one of these is still to be made."""
+
+
 class Progress(StrEnum):
     start = "start"
     finish = "finish"

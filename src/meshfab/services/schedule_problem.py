@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from meshfab.domain.factories import Factory
@@ -81,6 +80,7 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
             OrderLineRow.options,
             OrderLineRow.quantity,
             PromiseRow.ship_at,
+            OrderRow.created_at,
         )
         .join(PromiseRow, PromiseRow.line_id == OrderLineRow.id)
         .join(OrderRow, OrderRow.id == OrderLineRow.order_id)
@@ -101,7 +101,7 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
             .order_by(WorkOrderRow.id)
         )
     )
-    busy = set(_lines_in_lots(session, factory.id))
+    busy = _lines_in_lots(session, factory.id, min(row.created_at for row in orders)) if orders else set()
     replaced: dict[str, list[WorkOrderRow]] = {}
     for w in work:
         if w.status == WorkOrderStatus.replacement:
@@ -109,7 +109,7 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
                 replaced.setdefault(line_id, []).append(w)
     routes = _Routes(Configurations(TemplateRepository(session)))
     demands: dict[str, Demand] = {}
-    for line_id, order_id, template_key, options, quantity, ship_at in orders:
+    for line_id, order_id, template_key, options, quantity, ship_at, _ in orders:
         route = routes.of(template_key, options, quantity)
         if route is None:
             continue
@@ -134,15 +134,22 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
     return FactoryWork(problem, origin, demands, started_ids)
 
 
-def _lines_in_lots(session: Session, factory_id: str) -> Iterable[str]:
+def _lines_in_lots(session: Session, factory_id: str, since: datetime) -> set[str]:
     """Lines with a lot started or finished: their work is on the floor, no longer the schedule's to place.
 
-    Only the line ids are read (a factory keeps every work order it ever had, with its operations)."""
-    return session.scalars(
-        select(func.jsonb_array_elements_text(WorkOrderRow.line_ids)).where(
-            WorkOrderRow.factory_id == factory_id,
-            WorkOrderRow.status.in_([WorkOrderStatus.started.value, WorkOrderStatus.finished.value]),
-            WorkOrderRow.lot_id != "",
+    Only lots finished since `since` are read, the oldest open order's creation: a lot holding one of its
+    lines was released after the order was placed, and a factory keeps every lot it ever made."""
+    finished = and_(
+        WorkOrderRow.status == WorkOrderStatus.finished.value,
+        or_(WorkOrderRow.finished_at >= since, WorkOrderRow.finished_at.is_(None)),
+    )
+    return set(
+        session.scalars(
+            select(func.jsonb_array_elements_text(WorkOrderRow.line_ids)).where(
+                WorkOrderRow.factory_id == factory_id,
+                or_(WorkOrderRow.status == WorkOrderStatus.started.value, finished),
+                WorkOrderRow.lot_id != "",
+            )
         )
     )
 

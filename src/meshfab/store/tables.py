@@ -23,6 +23,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -202,6 +203,10 @@ class PromiseRow(Base):
     late_hours: Mapped[float | None] = mapped_column(Float)
 
 
+OPEN_WORK = "('released', 'started', 'replacement')"
+"""The statuses of a lot still to be made (a literal for the partial index on them)."""
+
+
 class WorkOrderRow(Base):
     __tablename__ = "work_orders"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -218,6 +223,17 @@ class WorkOrderRow(Base):
     released_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    parcelled_at: Mapped[datetime | None]
+    """when every line of this finished lot was in a parcel: from then on, making parcels no longer reads it"""
+    __table_args__ = (  # a factory keeps every lot it ever made: the hot reads must not grow with that history
+        Index("ix_work_orders_open", "factory_id", "status", postgresql_where=text(f"status IN {OPEN_WORK}")),
+        Index(
+            "ix_work_orders_unparcelled",
+            "factory_id",
+            postgresql_where=text("status = 'finished' AND parcelled_at IS NULL"),
+        ),
+        Index("ix_work_orders_finished", "factory_id", "finished_at", postgresql_where=text("status = 'finished'")),
+    )
 
 
 class ParcelRow(Base):
