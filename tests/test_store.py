@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from uuid import uuid4
 
+from sqlalchemy import select
+
 from meshfab.domain.events import Event
 from meshfab.domain.lanes import Lane
 from meshfab.domain.merchants import Channel, Merchant
 from meshfab.services.platform import Platform
+from meshfab.store.repositories import ONE_STATEMENT
 from meshfab.store.tables import OutboxRow
 
 LANE = Lane(
@@ -86,3 +89,14 @@ def test_lanes_are_read_by_origin_region_and_an_unknown_region_has_none(demo: Pl
         region = every[0].origin_region
         assert uow.lanes.list(origin_region=region) == [lane for lane in every if lane.origin_region == region]
         assert uow.lanes.list(origin_region="nowhere") == []
+
+
+def test_events_beyond_one_statement_are_all_written_in_the_order_emitted(platform: Platform) -> None:
+    emitted = [f"subject:{i}" for i in range(ONE_STATEMENT * 4 + 37)]  # several chunks and a remainder
+    with platform.uow() as uow:
+        for subject in emitted:
+            uow.emit(Event("test.emitted", subject, {"n": subject}, datetime(2026, 11, 23, tzinfo=UTC)))
+        uow.commit()
+    with platform.uow() as uow:
+        rows = uow.session.execute(select(OutboxRow.subject, OutboxRow.payload).order_by(OutboxRow.id)).all()
+    assert [subject for subject, _ in rows] == emitted and all(payload == {"n": s} for s, payload in rows)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Row, Select, TextClause, and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import Row, Select, TextClause, and_, bindparam, or_, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from meshfab.domain.catalog import Template
@@ -58,12 +58,22 @@ def rows_by_key(
 
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """Insert plain rows in one statement, outside the ORM's per-object bookkeeping.
+    """Insert plain rows in few statements, outside the ORM's per-object bookkeeping.
 
     For rows a use case writes once and does not read back: the unit of work's flush costs more per row than
-    the SQL does. Pending ORM changes are flushed first, so foreign keys still find their rows."""
-    if rows:
-        session.execute(insert(model.__table__), rows)
+    the SQL does. Pending ORM changes are flushed first, so foreign keys still find their rows. Up to
+    `ONE_STATEMENT` rows go in one statement; more go in chunks of a power of two (at most `ROWS_PER_INSERT`),
+    so that a bounded set of cached statements (`write_together`) serves every count."""
+    start = 0
+    while start < len(rows):
+        left = len(rows) - start
+        size = left if left <= ONE_STATEMENT else min(ROWS_PER_INSERT, 1 << left.bit_length() - 1)
+        write_together(session, (model, rows[start : start + size]))
+        start += size
+
+
+ONE_STATEMENT = 64
+ROWS_PER_INSERT = 256
 
 
 Rows = tuple[type[Any], list[dict[str, Any]]]
