@@ -4,9 +4,10 @@ Usage: python benchmarks/simulate.py [--days N] [--big-days N] [--json FILE]
 
 Two measurements: the default scenario for `--days` days of demand, and a slice of the 100,000-order scenario
 (the default scenario with its base rate raised so that 30 days bring 100,000 buyers) for `--big-days` days.
-The 100k figure is extrapolated from the slice's rate and printed as such, never passed off as measured. The
-slice runs three days by default: the rate falls as lots finish and parcels travel (54.6 orders/s over one day,
-43.1 over three), so a one-day slice flatters the whole run.
+The 100k figure is extrapolated from the slice's rate, and from its last day's rate (work and history pile up,
+so a later day is slower), and printed as such, never passed off as measured. The slice runs three days by
+default: the rate falls as lots finish and parcels travel (54.6 orders/s over one day, 43.1 over three), so a
+one-day slice flatters the whole run.
 """
 
 from __future__ import annotations
@@ -53,12 +54,23 @@ def measure(name: str, days: int, orders_per_day: float | None, data_dir: Path) 
         console=Console(quiet=True),
     )["meshfab"]
     seconds = time.perf_counter() - started
+    daily = [
+        {
+            "day": d["day"],
+            "orders": d["orders"] + d["walk_aways"],  # every buyer served, as in the total
+            "wall_seconds": d["wall_seconds"],
+            "orders_per_second": round((d["orders"] + d["walk_aways"]) / d["wall_seconds"], 2),
+        }
+        for d in kpis["daily"]
+        if d["wall_seconds"]
+    ]
     return {
         "scenario": name,
         "days": days,
         "orders": kpis["orders"],
         "wall_seconds": round(seconds, 1),
         "orders_per_second": round(kpis["orders"] / seconds, 2),
+        "daily": daily,
     }
 
 
@@ -76,19 +88,28 @@ def main() -> None:
         stop_embedded_server(Path(tmp) / "pgdata")  # it would outlive the folder
     big = rows[1]
     need = TARGET_ORDERS / float(big["orders_per_second"])  # type: ignore[arg-type]
+    last = big["daily"][-1]  # type: ignore[index]
+    need_at_last = TARGET_ORDERS / float(last["orders_per_second"])
     table = Table(title="meshfab simulate: simulated orders per wall second (meshfab policy, drain 0)")
     for column in ("scenario", "days", "orders", "wall_seconds", "orders_per_second"):
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(*(str(row[c]) for c in ("scenario", "days", "orders", "wall_seconds", "orders_per_second")))
+    by_day = Table(title="100k slice, day by day (buyers served per wall second)")
+    for column in ("day", "orders", "wall_seconds", "orders_per_second"):
+        by_day.add_column(column, justify="right")
+    for day in big["daily"]:  # type: ignore[attr-defined]
+        by_day.add_row(*(str(day[c]) for c in ("day", "orders", "wall_seconds", "orders_per_second")))
     console = Console()
     console.print(table)
+    console.print(by_day)
     console.print(
-        f"100,000 orders at the measured 100k-slice rate: about {need / 60:.0f} min "
-        f"(target {TARGET_SECONDS / 60:.0f} min) — extrapolated, not measured."
+        f"100,000 orders at the measured 100k-slice rate: about {need / 60:.0f} min; at its last day's rate: "
+        f"about {need_at_last / 60:.0f} min (target {TARGET_SECONDS / 60:.0f} min) — extrapolated, not measured."
     )
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "extrapolated_100k_seconds": round(need)}, indent=2) + "\n")
+        figures = {"rows": rows, "extrapolated_100k_seconds": round(need), "at_last_day_rate": round(need_at_last)}
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,7 @@ def _daily(
                 "reserved_hours": round(r / 60, 1),
                 "delivered": len(kept),
                 "kept_rate": _rate(sum(kept), len(kept)),
+                "wall_seconds": round(record.wall_by_day.get(day, 0.0), 2),
             }
         )
     return out

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ class Record:
     wall_seconds: float = 0.0
     spent: Counter[str] = field(default_factory=Counter)
     """wall seconds by activity (serve, schedule, replan, ...): where a run's time goes"""
+    wall_by_day: dict[str, float] = field(default_factory=dict)
+    """wall seconds each simulated UTC day took: a run that slows as history piles up shows it here"""
     floor: ShopFloor | None = None
     shipping: Shipping | None = None
 
@@ -226,9 +229,12 @@ class Simulation:
     def _days(
         self, env: simpy.Environment, platform: Platform, progress: Callable[[int, Record, dict[str, int]], None]
     ) -> Generator[simpy.Event, Any, None]:
-        day = 0
+        day, last = 0, time.perf_counter()
         while True:
             yield env.timeout(DAY)
+            now = time.perf_counter()
+            ended = (self.scenario.run_start + timedelta(days=day)).date().isoformat()
+            self.record.wall_by_day[ended], last = now - last, now
             day += 1
             with platform.uow() as uow:
                 closed = dict(
