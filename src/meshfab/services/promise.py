@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 
 from meshfab.domain.catalog import Template
 from meshfab.domain.errors import Conflict, InvalidInput, Problem
@@ -174,13 +174,16 @@ def quote(
     return quoted
 
 
+_OFFERS = OfferRow.__table__
+_LOCKED_OFFER = select(_OFFERS).where(_OFFERS.c.id == bindparam("id")).with_for_update()
+
+
 def load_offer(
     uow: UnitOfWork, principal: str, offer_id: UUID, now: datetime, where: tuple[str | int, ...]
 ) -> tuple[Row[Any], Offer]:
     """An offer this caller was given, still open, its row locked so that two orders cannot both use it.
     Another caller's offer is unknown, not forbidden."""
-    offers = OfferRow.__table__
-    row = uow.session.execute(select(offers).where(offers.c.id == offer_id).with_for_update()).first()
+    row = uow.session.execute(_LOCKED_OFFER, {"id": offer_id}).first()
     if row is None or row.principal != principal:
         raise InvalidInput("unknown offer", [Problem((*where, "offer_id"), f"no offer {offer_id} for this caller")])
     if row.used_by is not None:
@@ -190,13 +193,19 @@ def load_offer(
     return row, offer_from_json(row.plan)
 
 
+_FACTORIES = FactoryRow.__table__
+_SHARED_FACTORIES = (
+    select(_FACTORIES)
+    .where(_FACTORIES.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_FACTORIES.c.id)
+    .with_for_update(read=True)
+)
+"""The plans' factories, share-locked in id order: built once, as every order placed runs it."""
+
+
 def hold(uow: UnitOfWork, offers: list[tuple[int, Offer]], now: datetime, days: int) -> None:
     """Lock every bucket of every plan (one global order), re-check each plan, then reserve its minutes."""
-    factory_ids = sorted({o.factory_id for _, o in offers})
-    table = FactoryRow.__table__
-    rows = uow.session.execute(
-        select(table).where(table.c.id.in_(factory_ids)).order_by(table.c.id).with_for_update(read=True)
-    )
+    rows = uow.session.execute(_SHARED_FACTORIES, {"ids": sorted({o.factory_id for _, o in offers})})
     factories = {r.id: factory_from_row(r) for r in rows}
     keys = [(r.factory_id, r.capability, r.day) for _, o in offers for r in o.reservations]
     buckets = lock_buckets(uow.session, factories, keys)

@@ -57,14 +57,18 @@ def _lock(session: Session, wanted: list[BucketKey]) -> dict[BucketKey, Bucket]:
     """Lock the stored buckets among `wanted` (sorted), in chunks in sorted order: the one global lock order."""
     locked: dict[BucketKey, Bucket] = {}
     for start in range(0, len(wanted), CHUNK):
-        for f, c, d, available, reserved in session.execute(
-            select(*_BUCKET_COLUMNS, _BUCKETS.c.available, _BUCKETS.c.reserved)
-            .where(tuple_(*_BUCKET_COLUMNS).in_(wanted[start : start + CHUNK]))
-            .order_by(*_BUCKET_COLUMNS)
-            .with_for_update()
-        ):
+        for f, c, d, available, reserved in session.execute(_LOCK, {"keys": wanted[start : start + CHUNK]}):
             locked[(f, c, d)] = Bucket(f, c, d, available, reserved)
     return locked
+
+
+_LOCK = (
+    select(*_BUCKET_COLUMNS, _BUCKETS.c.available, _BUCKETS.c.reserved)
+    .where(tuple_(*_BUCKET_COLUMNS).in_(bindparam("keys", expanding=True)))
+    .order_by(*_BUCKET_COLUMNS)
+    .with_for_update()
+)
+"""Built once: placing an order runs it every time, and building it cost about as much as running it."""
 
 
 def write_reserved(session: Session, buckets: Iterable[Bucket]) -> None:
@@ -89,12 +93,16 @@ def families_in(session: Session, keys: Iterable[BucketKey]) -> list[tuple[str, 
     wanted = sorted(set(keys))
     if not wanted:
         return []
-    rows = session.execute(
-        select(ReservationRow.factory_id, ReservationRow.capability, ReservationRow.day, ReservationRow.setup_family)
-        .where(tuple_(ReservationRow.factory_id, ReservationRow.capability, ReservationRow.day).in_(wanted))
-        .distinct()
-    )
+    rows = session.execute(_FAMILIES, {"keys": wanted})
     return [(r.factory_id, r.capability, r.day, r.setup_family) for r in rows]
+
+
+_RESERVATION_BUCKET = (ReservationRow.factory_id, ReservationRow.capability, ReservationRow.day)
+_FAMILIES = (
+    select(*_RESERVATION_BUCKET, ReservationRow.setup_family)
+    .where(tuple_(*_RESERVATION_BUCKET).in_(bindparam("keys", expanding=True)))
+    .distinct()
+)
 
 
 def load_buckets(session: Session, first_day: date) -> tuple[list[Bucket], list[tuple[str, str, date, str]]]:

@@ -178,6 +178,10 @@ def _upsert(session: Session, model: type[Any], key: str, values: dict[str, Any]
     return False
 
 
+_TEMPLATE_STAMP = select(TemplateRow.version, TemplateRow.updated_at).where(TemplateRow.key == bindparam("key"))
+"""Built once: every quote reads its template's stamp, and building the statement cost more than running it."""
+
+
 class TemplateRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -191,9 +195,7 @@ class TemplateRepository:
 
     def _read(self, key: str) -> Template | None:
         """The stored template; its document is read and checked only when its version stamp is new to us."""
-        stamp = self.session.execute(
-            select(TemplateRow.version, TemplateRow.updated_at).where(TemplateRow.key == key)
-        ).first()
+        stamp = self.session.execute(_TEMPLATE_STAMP, {"key": key}).first()
         if stamp is None:
             return None
         known = _STAMPED.get(key)
