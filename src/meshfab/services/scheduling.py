@@ -25,7 +25,7 @@ from meshfab.domain.errors import InvalidInput, NotFound, Problem
 from meshfab.domain.events import Event
 from meshfab.domain.orders import OrderStatus, PromiseStatus
 from meshfab.domain.principals import Principal, Role
-from meshfab.domain.work import OPEN_STATUSES, Progress, WorkOrderStatus, progress_to
+from meshfab.domain.work import Progress, WorkOrderStatus, progress_to
 from meshfab.engines import scheduling as sch
 from meshfab.services.access import require_factory_access, require_role
 from meshfab.services.platform import Platform
@@ -392,16 +392,7 @@ def _start_orders(uow: UnitOfWork, line_ids: list[str], now: datetime) -> None:
 
 def _finish_lines(uow: UnitOfWork, factory_id: str, line_ids: list[str], now: datetime) -> None:
     """An order is produced when no open work remains for any of its lines."""
-    open_lines = {
-        line
-        for lines in uow.session.scalars(
-            select(WorkOrderRow.line_ids).where(
-                WorkOrderRow.factory_id == factory_id,
-                WorkOrderRow.status.in_([s.value for s in OPEN_STATUSES]),
-            )
-        )
-        for line in lines
-    }
+    open_lines = uow.work_orders.open_lines(factory_id)
     orders = set(
         uow.session.scalars(select(OrderLineRow.order_id).where(OrderLineRow.id.in_([UUID(x) for x in line_ids])))
     )

@@ -17,7 +17,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from meshfab.domain.customs import CustomsRules, load_rules
@@ -26,7 +26,7 @@ from meshfab.domain.events import Event
 from meshfab.domain.orders import Order, OrderStatus, PromiseStatus
 from meshfab.domain.parcels import ParcelStatus, TrackingEvent, TrackingState, apply, missed_scan, start_tracking
 from meshfab.domain.principals import Principal, Role
-from meshfab.domain.work import OPEN_STATUSES, WorkOrderStatus
+from meshfab.domain.work import WorkOrderStatus
 from meshfab.engines.customs import customs_declaration, estimate_duties
 from meshfab.engines.parcels import FinishedLine, choose_service, consolidate, promise_broken
 from meshfab.engines.promise.timegrid import DESTINATION_ZONES, FALLBACK_ZONE
@@ -64,10 +64,6 @@ def _waiting_lots(session: Session, factory_id: str) -> list[Row[tuple[UUID, lis
     )
 
 
-def _lines_in(session: Session, query: Select[tuple[list[str]]]) -> set[str]:
-    return {line for lines in session.scalars(query) for line in lines}
-
-
 def parcel_finished_lines(platform: Platform, factory_id: str) -> list[UUID]:
     """Parcels for every line at `factory_id` whose work is all finished and that is not in a parcel yet."""
     now = platform.clock.now()
@@ -78,16 +74,14 @@ def parcel_finished_lines(platform: Platform, factory_id: str) -> list[UUID]:
             return []
         candidates = sorted({line for _, lines in waiting for line in lines})
         orders_of = select(OrderLineRow.order_id).where(OrderLineRow.id.in_([UUID(x) for x in candidates]))
-        parcelled = _lines_in(
-            uow.session,
-            select(ParcelRow.line_ids).where(ParcelRow.factory_id == factory_id, ParcelRow.order_id.in_(orders_of)),
-        )
-        still_open = _lines_in(
-            uow.session,
-            select(WorkOrderRow.line_ids).where(
-                WorkOrderRow.factory_id == factory_id, WorkOrderRow.status.in_([s.value for s in OPEN_STATUSES])
-            ),
-        )
+        parcelled = {
+            line
+            for lines in uow.session.scalars(
+                select(ParcelRow.line_ids).where(ParcelRow.factory_id == factory_id, ParcelRow.order_id.in_(orders_of))
+            )
+            for line in lines
+        }
+        still_open = uow.work_orders.open_lines(factory_id)
         ready = [line for line in candidates if line not in parcelled and line not in still_open]
         if ready:
             made = _make_parcels(platform, uow, factory_id, ready, now)

@@ -22,7 +22,7 @@ from meshfab.domain.geo import Address
 from meshfab.domain.lanes import Lane
 from meshfab.domain.merchants import Buyer, Channel, Merchant
 from meshfab.domain.orders import LinePromise, Order, OrderLine, OrderStatus, PromiseStatus, steps_to
-from meshfab.domain.work import WorkOrder, WorkOrderStatus
+from meshfab.domain.work import OPEN_STATUSES, WorkOrder, WorkOrderStatus
 from meshfab.store.tables import (
     FactoryRow,
     LaneRow,
@@ -548,6 +548,15 @@ _MOVE_FORWARD = (
 class WorkOrderRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def open_lines(self, factory_id: str) -> set[str]:
+        """Lines with a lot still to be made at the factory (released, started or a replacement): such a line is
+        neither produced nor ready for a parcel. Open lots are few, whatever the factory's history."""
+        statuses = [s.value for s in OPEN_STATUSES]
+        query = select(WorkOrderRow.line_ids).where(
+            WorkOrderRow.factory_id == factory_id, WorkOrderRow.status.in_(statuses)
+        )
+        return {line for lines in self.session.scalars(query) for line in lines}
 
     def for_factory(self, factory_id: str) -> list[WorkOrder]:
         rows = self.session.scalars(

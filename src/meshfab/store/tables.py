@@ -204,7 +204,8 @@ class PromiseRow(Base):
 
 
 OPEN_WORK = "('released', 'started', 'replacement')"
-"""The statuses of a lot still to be made (a literal for the partial index on them)."""
+"""The statuses of a lot still to be made (`domain.work.OPEN_STATUSES`), spelt out: the partial index on them is
+schema, and changes only through a migration."""
 
 
 class WorkOrderRow(Base):
