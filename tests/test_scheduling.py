@@ -4,6 +4,7 @@ and due times, changeovers and warm starts steer it the way the issue asks."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from meshfab.engines.scheduling import (
     SolveStatus,
     Started,
     Workcenter,
+    quick,
     solve,
     violations,
 )
@@ -342,3 +344,59 @@ def test_a_backlog_within_the_arc_budget_is_one_model() -> None:
     problem = ScheduleProblem((Workcenter("press", "print"),), lots, setup_times={("red", "blue"): 5})
     result = solve(problem, time_limit=5)
     assert "rolling horizon" not in result.message and result.status == SolveStatus.OPTIMAL
+
+
+def two_stage_shop(seed: int) -> ScheduleProblem:
+    rng = random.Random(seed)
+    lots = tuple(
+        lot(
+            f"L{i}",
+            rng.choice("AB"),
+            [("cut", rng.randint(5, 30)), ("sew", rng.randint(5, 30))],
+            due=rng.randint(20, 200),
+        )
+        for i in range(8)
+    )
+    return ScheduleProblem(
+        (Workcenter("cut", "cut"), Workcenter("sew", "sew")), lots, setup_times={("A", "B"): 10, ("B", "A"): 10}
+    )
+
+
+def test_a_search_says_whether_it_beat_the_schedule_it_started_from() -> None:
+    beaten = two_stage_shop(2)  # the dispatch schedule is late by 54 minutes, and CP-SAT proves 16 best
+    start = dispatch(beaten)
+    result = solve(beaten, time_limit=2, deterministic=True)
+    assert start is not None and start.objective is not None and result.objective is not None
+    assert result.objective < start.objective and result.improved
+    again = solve(beaten, time_limit=2, deterministic=True, warm_start=result)  # starts from the best: no gain
+    assert again.objective == result.objective and not again.improved
+    held = two_stage_shop(4)  # the dispatch schedule is already optimal: proving it is no improvement
+    proven = solve(held, time_limit=2, deterministic=True)
+    assert proven.status == SolveStatus.OPTIMAL and proven.objective == dispatch(held).objective  # type: ignore[union-attr]
+    assert not proven.improved
+
+
+def test_quick_gives_the_start_of_a_search_without_searching() -> None:
+    problem = two_stage_shop(2)
+    started = quick(problem)
+    dispatched = dispatch(problem)
+    assert dispatched is not None
+    assert started.objective == dispatched.objective and started.status == SolveStatus.FEASIBLE
+    assert not started.improved
+    assert_sound(problem, started)
+    best = solve(problem, time_limit=2, deterministic=True)
+    kept = quick(problem, warm_start=best)  # the previous schedule still holds and beats the dispatch one
+    assert kept.objective == best.objective and kept.message == "previous schedule kept"
+    bigger = replace(problem, lots=(*problem.lots, lot("late", "A", [("cut", 10)], due=5)))
+    grown = quick(bigger, warm_start=best)  # the previous one misses a lot: the dispatch schedule it is
+    assert grown.message == "dispatch schedule" and grown.operations().keys() == {
+        op.id for each in bigger.lots for op in each.operations
+    }
+    assert_sound(bigger, grown)
+
+
+def test_quick_has_no_schedule_when_no_dispatch_fits_the_calendar() -> None:
+    problem = ScheduleProblem((Workcenter("press", "print"),), (lot("a", "A", [("press", 90)]),), calendar=((0, 60),))
+    result = quick(problem)
+    assert result.status == SolveStatus.UNKNOWN and not result.status.has_schedule
+    assert all(ops == () for ops in result.timelines.values())

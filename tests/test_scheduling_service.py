@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Any
 
@@ -79,6 +80,55 @@ def test_a_limit_scaled_to_the_work_gives_a_small_factory_less_time(
     scheduled(demo)
     [(operations, limit)] = solves
     assert operations > 0 and limit == max(scheduling.MIN_SECONDS, 0.003 * operations) < 3
+
+
+def test_rationing_skips_more_solves_after_each_search_in_a_row_that_did_not_help() -> None:
+    rationing = scheduling._Rationing()
+    seen = ""
+    for _ in range(16):
+        searched = rationing.search("f", 4)
+        seen += "S" if searched else "."
+        if searched:
+            rationing.learn("f", False, 4)
+    assert seen == "S.S..S....S....S"  # skips 1, 2, then 4 (the cap) after each miss
+    rationing.learn("f", True, 4)  # a search that helps ends the rationing
+    assert rationing.search("f", 4) and rationing.search("f", 4)
+    rationing.learn("g", False, 0)  # no cap: every solve searches
+    assert rationing.search("g", 0) and rationing.search("g", 0)
+
+
+def test_a_factory_whose_searches_do_not_help_gets_its_dispatch_schedule(
+    demo: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo.settings, "schedule_search_backoff", 2)
+    scheduling.forget_schedules()
+    searched: list[float] = []
+    helps = False
+    real = scheduling.sch.solve
+
+    def solve(problem: Any, **kwargs: Any) -> Any:
+        searched.append(kwargs["time_limit"])
+        return dataclasses.replace(real(problem, **kwargs), improved=helps)
+
+    monkeypatch.setattr(scheduling.sch, "solve", solve)
+    factory_id, _ = scheduled(demo)  # searched at limit 3; it did not help
+
+    def again(limit: float) -> bool:
+        """Schedule with another limit (never a repeat of the last solve); whether it searched."""
+        before = len(searched)
+        schedule = scheduling.schedule_factory(demo, factory_id, time_limit=limit)
+        ops = [op for timeline in schedule["workcenters"].values() for op in timeline]
+        assert ops and schedule["status"] in {"optimal", "feasible"}
+        if len(searched) == before:
+            assert schedule["status"] == "feasible"  # the dispatch schedule: nothing proven
+        with demo.uow() as uow:  # every lot of the stored schedule has its work order, searched or not
+            released = uow.session.scalars(select(WorkOrderRow.lot_id).where(WorkOrderRow.factory_id == factory_id))
+            assert set(released) == {op["lot_id"] for op in ops}
+        return len(searched) > before
+
+    assert [again(3 - k / 10) for k in range(1, 8)] == [False, True, False, False, True, False, False]
+    helps = True
+    assert [again(2.2), again(2.1), again(2.0)] == [True, True, True]  # a search that helps ends the skipping
 
 
 def test_the_floor_starts_and_finishes_work_and_the_order_follows(

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     schedule_seconds: float = 3.0
     schedule_seconds_per_operation: float = 0.0
     """above 0: a factory's solve gets this many seconds per operation (at least 0.1), `schedule_seconds` at most"""
+    schedule_search_backoff: int = Field(0, ge=0)
+    """above 0: a factory whose CP-SAT search did not beat its starting schedule skips the search on its next
+    solve, on twice as many after each further miss in a row, up to this many; a search that helps ends it"""
     schedule_workers: int = 2
     """factory schedules solved at once when several are due together (after a re-plan, in the twin)"""
     deterministic_solvers: bool = False

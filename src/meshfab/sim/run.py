@@ -112,6 +112,7 @@ class Simulation:
             replan_seconds=s.planning.replan_seconds,
             schedule_seconds=s.planning.schedule_seconds,
             schedule_seconds_per_operation=s.planning.schedule_seconds_per_operation,
+            schedule_search_backoff=s.planning.schedule_search_backoff,
             handover_margin_minutes=s.planning.handover_margin_minutes,
             capacity_ttl_seconds=math.inf,  # no other process writes: the view follows simulated time alone
             deterministic_solvers=True,  # same seed, same KPIs: no plan may depend on the machine's load

@@ -103,6 +103,13 @@ class Planning(_Strict):
         le=60,
         description="a factory's solve gets this much per operation (at least 0.1 s), schedule_seconds at most; 0: all",
     )
+    schedule_search_backoff: int = Field(
+        default=4,
+        ge=0,
+        le=64,
+        description="after a CP-SAT search that did not beat its start, skip up to this many of the factory's "
+        "next searches (1, 2, 4 ... after misses in a row); 0: always search",
+    )
     handover_margin_minutes: int = Field(
         default=0,
         ge=0,

@@ -9,7 +9,7 @@ from .evaluate import build_result, violations
 from .lots import LineRequest, LotPolicy, Step, StepMode, build_lots, replacement_line
 from .problem import InvalidProblem, LinePart, Lot, Mode, Operation, ScheduleProblem, Started, Workcenter
 from .result import LineLateness, Objective, ScheduledOperation, ScheduleResult, SolveStatus
-from .solver import solve
+from .solver import quick, solve
 
 __all__ = [
     "InvalidProblem",
@@ -31,6 +31,7 @@ __all__ = [
     "Workcenter",
     "build_lots",
     "build_result",
+    "quick",
     "replacement_line",
     "solve",
     "violations",

@@ -80,6 +80,9 @@ class ScheduleResult:
     bound: Objective | None = None
     seconds: float = 0.0
     message: str = ""
+    improved: bool = False
+    """The search returned a better schedule than the one it started from (the dispatch schedule or the previous
+    one): a caller that rations searches learns from it whether searching this factory pays."""
 
     def operations(self) -> dict[str, ScheduledOperation]:
         """Operation id → its placement."""
