@@ -24,6 +24,7 @@ from meshfab.engines.scheduling import (
     solve,
     violations,
 )
+from meshfab.engines.scheduling.calendar import Shifts
 from meshfab.engines.scheduling.heuristic import dispatch
 
 DATA = Path(__file__).parent / "data"
@@ -400,3 +401,21 @@ def test_quick_has_no_schedule_when_no_dispatch_fits_the_calendar() -> None:
     result = quick(problem)
     assert result.status == SolveStatus.UNKNOWN and not result.status.has_schedule
     assert all(ops == () for ops in result.timelines.values())
+
+
+def test_the_earliest_fit_is_the_first_shift_that_holds_the_span() -> None:
+    rng = random.Random(5)
+    for _ in range(200):
+        calendar, t = [], 0
+        for _ in range(rng.randint(0, 40)):
+            t += rng.randint(0, 300)
+            calendar.append((t, t + rng.randint(1, 400)))
+            t = calendar[-1][1]
+        ready, length = rng.randint(0, t + 100), rng.randint(0, 300)
+        walked = next(
+            (max(a, ready) for a, b in calendar if max(a, ready) + length <= b), None
+        )  # every shift from the first
+        assert Shifts.of(calendar).earliest(ready, length) == walked
+    assert Shifts.of(None).earliest(17, 10_000) == 17  # always open
+    assert Shifts.of([(0, 60), (100, 130)]).earliest(0, 40) == 0
+    assert Shifts.of([(0, 60), (100, 130)]).earliest(30, 40) is None  # the later shift is too short

@@ -13,7 +13,9 @@ closed time is cut away where a started operation already runs (``without``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .problem import Interval
 
@@ -33,6 +35,35 @@ def breaks(calendar: Sequence[Interval] | None, lo: int, hi: int) -> list[Interv
     if cursor < hi:
         gaps.append((cursor, hi))
     return [(a, b) for a, b in gaps if b > a]
+
+
+@dataclass(frozen=True)
+class Shifts:
+    """A calendar ready for many earliest-fit questions: a dispatch asks one for every waiting lot at every step,
+    and later and later into a month of shifts, so it looks up the first shift that can still hold the span
+    instead of walking from the first shift of the month."""
+
+    intervals: tuple[Interval, ...] | None
+    ends: tuple[int, ...]
+    """each interval's end; ascending, because the intervals are sorted and disjoint (`ScheduleProblem` checks)"""
+
+    @classmethod
+    def of(cls, calendar: Sequence[Interval] | None) -> Shifts:
+        if calendar is None:
+            return cls(None, ())
+        return cls(tuple(calendar), tuple(end for _, end in calendar))
+
+    def earliest(self, ready: int, length: int) -> int | None:
+        """Earliest begin ``>= ready`` of a span of ``length`` inside one working interval, ``None`` if none holds
+        it. A shift that ends before ``ready + length`` cannot hold the span, so the search starts after those."""
+        if self.intervals is None:
+            return ready
+        for k in range(bisect_left(self.ends, ready + length), len(self.intervals)):
+            start, end = self.intervals[k]
+            begin = max(start, ready)
+            if begin + length <= end:
+                return begin
+        return None
 
 
 def fits(calendar: Sequence[Interval] | None, start: int, end: int) -> bool:

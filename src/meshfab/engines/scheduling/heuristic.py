@@ -10,10 +10,11 @@ return at least this schedule when CP-SAT runs out of time before finding one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
+from .calendar import Shifts
 from .evaluate import Placement, build_result, durations
-from .problem import Interval, Lot, ScheduleProblem
+from .problem import Lot, ScheduleProblem
 from .result import ScheduleResult, SolveStatus
 
 _Rule = Callable[[Lot, int, int], tuple[float, ...]]
@@ -50,19 +51,9 @@ def _due(lot: Lot) -> float:
     return min(dues) if dues else float("inf")
 
 
-def _earliest(calendar: Sequence[Interval] | None, ready: int, length: int) -> int | None:
-    """Earliest begin ``>= ready`` of a span of ``length`` inside one working interval."""
-    if calendar is None:
-        return ready
-    for a, b in calendar:
-        begin = max(a, ready)
-        if begin + length <= b:
-            return begin
-    return None
-
-
 def _generate(problem: ScheduleProblem, table: dict[str, dict[str, int]], rule: _Rule) -> dict[str, Placement] | None:
     wc_of = problem.workcenter_of()
+    shifts = {machine: Shifts.of(problem.calendar_of(wc)) for machine, wc in wc_of.items()}
     fixed = {s.operation_id: s for s in problem.started}
     free_at = dict.fromkeys(wc_of, 0)
     family: dict[str, str | None] = {m: wc.initial_family for m, wc in wc_of.items()}
@@ -85,8 +76,7 @@ def _generate(problem: ScheduleProblem, table: dict[str, dict[str, int]], rule: 
                 break
             for machine, minutes in table[op.id].items():
                 setup = problem.setup(family[machine], lot.family)
-                calendar = problem.calendar_of(wc_of[machine])
-                begin = _earliest(calendar, max(free_at[machine], lot_ready[lot.id] - setup), setup + minutes)
+                begin = shifts[machine].earliest(max(free_at[machine], lot_ready[lot.id] - setup), setup + minutes)
                 if begin is None:
                     continue
                 start = begin + setup  # begin >= ready - setup: the lot is there when the run starts
