@@ -403,7 +403,7 @@ def test_quick_has_no_schedule_when_no_dispatch_fits_the_calendar() -> None:
     assert all(ops == () for ops in result.timelines.values())
 
 
-def test_the_earliest_fit_is_the_first_shift_that_holds_the_span() -> None:
+def test_the_earliest_fit_and_the_fit_test_agree_with_walking_every_shift() -> None:
     rng = random.Random(5)
     for _ in range(200):
         calendar, t = [], 0
@@ -416,6 +416,9 @@ def test_the_earliest_fit_is_the_first_shift_that_holds_the_span() -> None:
             (max(a, ready) for a, b in calendar if max(a, ready) + length <= b), None
         )  # every shift from the first
         assert Shifts.of(calendar).earliest(ready, length) == walked
+        start = rng.randint(0, t + 100)
+        end = start + rng.choice([0, length])
+        assert Shifts.of(calendar).holds(start, end) == any(a <= start and end <= b for a, b in calendar)
     assert Shifts.of(None).earliest(17, 10_000) == 17  # always open
     assert Shifts.of([(0, 60), (100, 130)]).earliest(0, 40) == 0
     assert Shifts.of([(0, 60), (100, 130)]).earliest(30, 40) is None  # the later shift is too short

@@ -14,7 +14,7 @@ from meshfab.engines.scheduling import (
     Started,
     Workcenter,
 )
-from meshfab.engines.scheduling.calendar import breaks, fits, without
+from meshfab.engines.scheduling.calendar import Shifts, breaks, without
 
 WC = (Workcenter("press", "print"),)
 
@@ -65,7 +65,7 @@ def test_breaks_are_the_complement_of_the_shifts() -> None:
     shifts = ((480, 960), (1920, 2400))
     assert breaks(shifts, 0, 3000) == [(0, 480), (960, 1920), (2400, 3000)]
     assert breaks(None, 0, 3000) == []
-    assert fits(shifts, 500, 960) and not fits(shifts, 900, 1000)
+    assert Shifts.of(shifts).holds(500, 960) and not Shifts.of(shifts).holds(900, 1000)
 
 
 def test_closed_time_is_cut_where_started_work_runs() -> None:

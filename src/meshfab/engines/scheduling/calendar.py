@@ -13,7 +13,7 @@ closed time is cut away where a started operation already runs (``without``).
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,14 +44,24 @@ class Shifts:
     instead of walking from the first shift of the month."""
 
     intervals: tuple[Interval, ...] | None
+    starts: tuple[int, ...]
     ends: tuple[int, ...]
-    """each interval's end; ascending, because the intervals are sorted and disjoint (`ScheduleProblem` checks)"""
+    """each interval's start and end; both ascending, because the intervals are sorted and disjoint
+    (`ScheduleProblem` checks)"""
 
     @classmethod
     def of(cls, calendar: Sequence[Interval] | None) -> Shifts:
         if calendar is None:
-            return cls(None, ())
-        return cls(tuple(calendar), tuple(end for _, end in calendar))
+            return cls(None, (), ())
+        return cls(tuple(calendar), tuple(start for start, _ in calendar), tuple(end for _, end in calendar))
+
+    def holds(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` lies inside one working interval (an empty span fits anywhere open). Only the
+        last shift that begins by ``start`` can hold it: every earlier one ends by the time that one begins."""
+        if self.intervals is None:
+            return True
+        k = bisect_right(self.starts, start) - 1
+        return k >= 0 and end <= self.ends[k]
 
     def earliest(self, ready: int, length: int) -> int | None:
         """Earliest begin ``>= ready`` of a span of ``length`` inside one working interval, ``None`` if none holds
@@ -64,13 +74,6 @@ class Shifts:
             if begin + length <= end:
                 return begin
         return None
-
-
-def fits(calendar: Sequence[Interval] | None, start: int, end: int) -> bool:
-    """Whether ``[start, end)`` lies inside one working interval (an empty span fits anywhere open)."""
-    if calendar is None:
-        return True
-    return any(a <= start and end <= b for a, b in calendar)
 
 
 def longest_shift(calendar: Sequence[Interval] | None) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from itertools import pairwise
 
-from .calendar import fits
+from .calendar import Shifts
 from .problem import ScheduleProblem
 from .result import LineLateness, Objective, ScheduledOperation, ScheduleResult, SolveStatus
 
@@ -120,6 +120,8 @@ def violations(problem: ScheduleProblem, result: ScheduleResult) -> list[str]:
             problems.append(f"operation {op_id} placed {counts.get(op_id, 0)} times")
     by_id = {op.operation_id: op for op in placed}
     machine_wc = problem.workcenter_of()
+    shifts = {machine: Shifts.of(problem.calendar_of(wc)) for machine, wc in machine_wc.items()}
+    family_of = {lot.id: lot.family for lot in problem.lots}
     started = {s.operation_id: s for s in problem.started}
     for op in placed:
         allowed = table.get(op.operation_id, {})
@@ -135,8 +137,7 @@ def violations(problem: ScheduleProblem, result: ScheduleResult) -> list[str]:
             continue
         if op.start - op.setup < 0:
             problems.append(f"operation {op.operation_id} (with its changeover) starts before the origin")
-        calendar = problem.calendar_of(machine_wc[op.machine_id])
-        if not fits(calendar, op.start - op.setup, op.end):
+        if not shifts[op.machine_id].holds(op.start - op.setup, op.end):
             problems.append(f"operation {op.operation_id} is outside the calendar or spans a break")
     for machine, ops in result.timelines.items():
         family = machine_wc[machine].initial_family if machine in machine_wc else None
@@ -145,7 +146,7 @@ def violations(problem: ScheduleProblem, result: ScheduleResult) -> list[str]:
             if after.start - after.setup < before.end:
                 problems.append(f"{before.operation_id} and {after.operation_id} overlap on {machine}")
         for op in ordered:
-            lot_family = next(lot.family for lot in problem.lots if lot.id == op.lot_id)
+            lot_family = family_of[op.lot_id]
             needed = 0 if op.fixed else problem.setup(family, lot_family)
             if op.setup != needed:
                 problems.append(f"operation {op.operation_id} has changeover {op.setup}, needs {needed}")
