@@ -27,7 +27,9 @@ First hint: the previous schedule when given (warm start), else a quick dispatch
 Warm start: the previous schedule hints every variable. Because hints are advice, the previous schedule is
 also re-evaluated against the new problem, and when it is still feasible and better than what the solver
 found, it is returned: a warm start never makes the objective worse. The dispatch schedule is a floor in
-the same way, and the answer when CP-SAT finds nothing in time.
+the same way, and the answer when CP-SAT finds nothing in time. A result says whether the search beat the
+schedule it started from (``improved``), and ``quick`` returns that starting schedule without a search: a
+caller that sees a factory's searches fail to help can stop paying for them.
 """
 
 from __future__ import annotations
@@ -206,9 +208,10 @@ def solve(
                 status, solver = run(budget.left())
     else:
         status, solver = run(budget.left())
-    start = _best(_fallback(problem, previous, began), quick)
+    held = _fallback(problem, previous, began)
+    start = _best(held, quick)
     if status == SolveStatus.UNKNOWN:
-        fallback = _best(_fallback(problem, previous, began), _timed(quick, began), _timed(searched, began))
+        fallback = _best(_timed(held, began), _timed(quick, began), _timed(searched, began))
         return _judged(fallback, start) if fallback else _without_schedule(problem, status, began, _why(status))
     if not status.has_schedule:
         return _without_schedule(problem, status, began, _why(status))
@@ -221,9 +224,7 @@ def solve(
     bound = Objective(tardiness_bound, setup_bound, makespan_bound)
     final = SolveStatus.OPTIMAL if proven and status == SolveStatus.OPTIMAL else SolveStatus.FEASIBLE
     result = build_result(problem, placements, status=final, bound=bound, seconds=time.perf_counter() - began)
-    kept = _best(
-        _fallback(problem, previous, began, bound=bound), _timed(quick, began, bound), _timed(searched, began, bound)
-    )
+    kept = _best(_timed(held, began, bound), _timed(quick, began, bound), _timed(searched, began, bound))
     if kept is not None and kept.objective is not None and kept.objective < result.objective:
         return _judged(kept, start)
     return _judged(result, start)
