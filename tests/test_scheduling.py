@@ -42,6 +42,23 @@ def lot(
     )
 
 
+def two_stage_shop(seed: int, lots: int = 8) -> ScheduleProblem:
+    """Random lots through cut then sew, with due times and changeovers between two families."""
+    rng = random.Random(seed)
+    made = tuple(
+        lot(
+            f"L{i}",
+            rng.choice("AB"),
+            [("cut", rng.randint(5, 30)), ("sew", rng.randint(5, 30))],
+            due=rng.randint(20, 200),
+        )
+        for i in range(lots)
+    )
+    return ScheduleProblem(
+        (Workcenter("cut", "cut"), Workcenter("sew", "sew")), made, setup_times={("A", "B"): 10, ("B", "A"): 10}
+    )
+
+
 def assert_sound(problem: ScheduleProblem, result: ScheduleResult) -> None:
     """Independent checks of the hard rules, then the engine's own checker."""
     assert result.status.has_schedule, result.message
@@ -232,19 +249,7 @@ def test_releases_are_respected() -> None:
 
 
 def test_warm_start_never_worsens_the_objective() -> None:
-    rng = random.Random(7)
-    lots = tuple(
-        lot(
-            f"L{i}",
-            rng.choice("AB"),
-            [("cut", rng.randint(5, 30)), ("sew", rng.randint(5, 30))],
-            due=rng.randint(20, 200),
-        )
-        for i in range(10)
-    )
-    problem = ScheduleProblem(
-        (Workcenter("cut", "cut"), Workcenter("sew", "sew")), lots, setup_times={("A", "B"): 10, ("B", "A"): 10}
-    )
+    problem = two_stage_shop(7, lots=10)
     first = solve(problem, time_limit=2, seed=1)
     assert first.objective is not None
     for seed in range(3):
@@ -345,22 +350,6 @@ def test_a_backlog_within_the_arc_budget_is_one_model() -> None:
     problem = ScheduleProblem((Workcenter("press", "print"),), lots, setup_times={("red", "blue"): 5})
     result = solve(problem, time_limit=5)
     assert "rolling horizon" not in result.message and result.status == SolveStatus.OPTIMAL
-
-
-def two_stage_shop(seed: int) -> ScheduleProblem:
-    rng = random.Random(seed)
-    lots = tuple(
-        lot(
-            f"L{i}",
-            rng.choice("AB"),
-            [("cut", rng.randint(5, 30)), ("sew", rng.randint(5, 30))],
-            due=rng.randint(20, 200),
-        )
-        for i in range(8)
-    )
-    return ScheduleProblem(
-        (Workcenter("cut", "cut"), Workcenter("sew", "sew")), lots, setup_times={("A", "B"): 10, ("B", "A"): 10}
-    )
 
 
 def test_a_search_says_whether_it_beat_the_schedule_it_started_from() -> None:
