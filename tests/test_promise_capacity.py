@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meshfab.domain.capacity import Bucket
-from meshfab.engines.promise import Offer, Refusal, check, quote
+from meshfab.engines.promise import CapacitySnapshot, Offer, Refusal, calendar_buckets, check, quote
 
 from .test_promise_world import MONDAY, at, cut, make_factory, make_lane, request, snapshot
 
@@ -179,3 +179,25 @@ def test_any_offer_fits_free_capacity_holds_the_whole_need_and_passes_check(
     snap.apply(offer)
     assert all(b.reserved <= b.available for b in (snap.bucket("lon-01", "cut", r.day) for r in offer.reservations))
     assert np.all(snap.reserved["cut"] >= 0)
+
+
+def test_a_bucket_nobody_stored_offers_only_the_promise_share() -> None:
+    """The snapshot's own calendar capacity is what a stored bucket row is created with: the promise share of
+    shift minutes × machines × efficiency. Offering the whole of it made quotes that the order's re-check, which
+    reads the stored row, then refused."""
+    base = make_factory(caps={"cut": 10, "sew": 12}, count=2)
+    shared = base.model_copy(
+        update={
+            "workcenters": [
+                wc.model_copy(update={"efficiency": 0.9, "promise_share": 0.85}) if wc.capability == "cut" else wc
+                for wc in base.workcenters
+            ]
+        }
+    )
+    snap = CapacitySnapshot([shared], [], now=at(MONDAY, 7), days=14)
+    stored = {(b.capability, b.day): b.available for b in calendar_buckets(shared, snap.origin, 14)}
+    for (capability, day), available in stored.items():
+        i, d = snap.locate(shared.id, capability, day)
+        assert snap.available[capability][i, d] == available == shared.capacity_minutes(capability, day)
+    assert stored[("cut", MONDAY)] == int(480 * 2 * 0.9 * 0.85) < 480 * 2  # the share is kept off checkout
+    assert stored[("sew", MONDAY)] == 480 * 2  # the default share promises all of it

@@ -80,8 +80,10 @@ class CapacitySnapshot:
                     self.cost[cap] = np.zeros(n, dtype=np.int64)
                     self.machine_rate[cap] = np.ones((2, n))
                 self.machine_rate[cap][:, i] = (wc.count, wc.efficiency)
-                scale = wc.count * wc.efficiency
-                self.available[cap][i] = (self.calendar_minutes[i, : self.days] * scale).astype(np.int64)
+                # what a bucket row is created with (`Factory.capacity_minutes`, same product, same order): a
+                # bucket nobody has stored yet must not offer the share of machine time kept off checkout
+                promisable = self.calendar_minutes[i, : self.days] * wc.count * wc.efficiency * wc.promise_share
+                self.available[cap][i] = promisable.astype(np.int64)
                 self.cost[cap][i] = factory.cost_per_minute[cap]
         self.capable = {cap: _has(self.factories, cap) for cap in self.available}
         self.families: dict[tuple[str, str], np.ndarray] = {}
