@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 
 from sqlalchemy.orm import Session
 
+from meshfab.domain.factories import Factory
 from meshfab.engines.promise import CapacitySnapshot, Offer
 from meshfab.store.capacity import load_buckets
 from meshfab.store.repositories import FactoryRepository, LaneRepository
@@ -26,6 +29,9 @@ class CapacityView:
         self._snapshot: CapacitySnapshot | None = None
         self._built = 0.0
         self._built_for: datetime | None = None
+        self._day_turns = datetime.min.replace(tzinfo=UTC)
+        """the first factory midnight after the build: until then the snapshot's days are the ones a rebuild would
+        lay out, so only time (`ttl`) or a write this process does not mirror makes it stale"""
 
     def get(self, session: Session, now: datetime) -> CapacitySnapshot | None:
         """The current snapshot, or None when the mesh has no factory at all."""
@@ -34,12 +40,13 @@ class CapacityView:
                 self._snapshot is None
                 or time.monotonic() - self._built > self.ttl
                 or self._built_for is None
-                or now - self._built_for > timedelta(hours=1)
                 or now < self._built_for
+                or now >= self._day_turns
             )
             if stale:
                 self._snapshot = build_snapshot(session, now, self.days)
                 self._built, self._built_for = time.monotonic(), now
+                self._day_turns = _next_local_midnight(self._snapshot.factories, now) if self._snapshot else now
             return self._snapshot
 
     def applied(self, offer: Offer) -> None:
@@ -50,6 +57,12 @@ class CapacityView:
     def invalidate(self) -> None:
         with self._lock:
             self._snapshot = None
+
+
+def _next_local_midnight(factories: Iterable[Factory], now: datetime) -> datetime:
+    """The first instant after ``now`` at which some factory's local day turns: a snapshot lays its day columns
+    out from each factory's local today, so it holds until then and not an hour less."""
+    return min(datetime.combine(f.local_day(now) + timedelta(days=1), dtime(0), tzinfo=f.tz) for f in factories)
 
 
 def build_snapshot(
