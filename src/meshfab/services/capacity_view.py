@@ -60,8 +60,9 @@ class CapacityView:
 
 
 def _next_local_midnight(factories: Iterable[Factory], now: datetime) -> datetime:
-    """The first instant after ``now`` at which some factory's local day turns: a snapshot lays its day columns
-    out from each factory's local today, so it holds until then and not an hour less."""
+    """The first instant after ``now`` at which some factory's local day turns. A snapshot lays its day columns out
+    from the factories' local todays (the earliest and the latest), so it holds at least until then; rebuilding
+    every hour, as the view did, read every bucket again for the same layout."""
     return min(datetime.combine(f.local_day(now) + timedelta(days=1), dtime(0), tzinfo=f.tz) for f in factories)
 
 
