@@ -35,8 +35,9 @@ def dispatch(problem: ScheduleProblem) -> ScheduleResult | None:
         lambda lot, k, finish: (-remaining[lot.id][k], finish),
     ]
     best: ScheduleResult | None = None
+    shifts = {machine: Shifts.of(problem.calendar_of(wc)) for machine, wc in problem.workcenter_of().items()}
     for rule in rules:
-        placements = _generate(problem, table, rule)
+        placements = _generate(problem, table, shifts, rule)
         if placements is None:
             return None
         result = build_result(problem, placements, status=SolveStatus.FEASIBLE, message="dispatch schedule")
@@ -52,7 +53,9 @@ def _due(lot: Lot) -> float:
     return min(dues) if dues else float("inf")
 
 
-def _generate(problem: ScheduleProblem, table: dict[str, dict[str, int]], rule: _Rule) -> dict[str, Placement] | None:
+def _generate(
+    problem: ScheduleProblem, table: dict[str, dict[str, int]], shifts: dict[str, Shifts], rule: _Rule
+) -> dict[str, Placement] | None:
     """One serial schedule generation under ``rule``; ``None`` when some operation fits nowhere.
 
     At each step the operation taken is the one whose (rule key, lot's place in the problem, machine's place among
@@ -60,7 +63,6 @@ def _generate(problem: ScheduleProblem, table: dict[str, dict[str, int]], rule: 
     machine, so only the choices that involve either are worked out again; the others wait in a heap. A month's
     backlog of a few hundred lots then costs the lots at one machine per step, not every lot at every machine."""
     wc_of = problem.workcenter_of()
-    shifts = {machine: Shifts.of(problem.calendar_of(wc)) for machine, wc in wc_of.items()}
     fixed = {s.operation_id: s for s in problem.started}
     free_at = dict.fromkeys(wc_of, 0)
     family: dict[str, str | None] = {m: wc.initial_family for m, wc in wc_of.items()}
