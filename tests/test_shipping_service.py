@@ -17,13 +17,14 @@ from meshfab.domain.parcels import TrackingEvent
 from meshfab.domain.principals import Principal
 from meshfab.domain.work import WorkOrderStatus
 from meshfab.services.platform import Platform
-from meshfab.services.shipping import parcel_finished_lines, record_event, record_events
+from meshfab.services.shipping import parcel_finished_lines, record_event, record_events, record_scans
 from meshfab.store.migrate import MIGRATIONS
 from meshfab.store.tables import OutboxRow, ParcelRow, PromiseRow, WorkOrderRow
 from tests.conftest import Keys
 from tests.helpers import SHIP_TO, complete_options
 
 MERCHANT = "merchant:teamkit"
+OPERATOR = Principal.parse("operator")
 
 
 def order_and_finish(
@@ -255,6 +256,81 @@ def test_scans_recorded_together_do_what_they_do_one_at_a_time(client: TestClien
     assert {"promise.at_risk", "promise.broken", "parcel.customs_hold"} <= set(events)
     with pytest.raises(NotFound):
         record_events(demo, Principal.parse("factory:nowhere"), UUID(int=1), scans)
+
+
+def _journeys(client: TestClient, keys: Keys, demo: Platform) -> dict[UUID, tuple[dict, list[TrackingEvent]]]:
+    """Three fresh parcels and a poll's worth of scans for each: one held past its date and delivered late, one
+    delivered on time, one only handed over."""
+    out: dict[UUID, tuple[dict, list[TrackingEvent]]] = {}
+    for n in range(3):
+        order, _ = order_and_finish(client, keys, demo)
+        parcel = client.get(f"/v1/orders/{order['id']}/tracking", headers=keys(MERCHANT)).json()["parcels"][0]
+        ship, promised = parcel["ship_at"], parcel["promised_by"]
+        steps = [("handed_over", ship)]
+        if n == 0:
+            steps += [("customs_hold", f"{promised}T00:00:00Z"), ("delivered", f"{_next_days(promised, 2)}T12:00:00Z")]
+        if n == 1:
+            steps += [("delivered", f"{promised}T09:00:00Z")]
+        scans = [TrackingEvent.model_validate({"milestone": m, "occurred_at": at}) for m, at in steps]
+        out[UUID(parcel["id"])] = (order, scans)
+    return out
+
+
+def _outcome(client: TestClient, keys: Keys, demo: Platform, parcel_id: UUID, order: dict) -> tuple:
+    line_id = UUID(order["lines"][0]["id"])
+    with demo.uow() as uow:
+        promise = uow.session.get(PromiseRow, line_id)
+        parcel = uow.session.get(ParcelRow, parcel_id)
+        assert promise is not None and parcel is not None
+        events = uow.session.scalars(
+            select(OutboxRow.type).where(OutboxRow.subject.in_([f"parcel:{parcel_id}", f"line:{line_id}"]))
+        ).all()
+        seen = (parcel.status, parcel.delivered_at, promise.status, promise.late_hours, sorted(events))
+    return (*seen, client.get(f"/v1/orders/{order['id']}", headers=keys(MERCHANT)).json()["status"])
+
+
+def test_a_poll_of_many_parcels_recorded_at_once_does_what_one_call_per_parcel_does(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    outcomes = []
+    for together in (False, True):
+        journeys = _journeys(client, keys, demo)
+        if together:
+            views = record_scans(demo, OPERATOR, {pid: scans for pid, (_, scans) in journeys.items()})
+        else:
+            views = {pid: record_events(demo, OPERATOR, pid, scans) for pid, (_, scans) in journeys.items()}
+        assert list(views) == list(journeys)
+        outcomes.append(
+            [
+                (views[pid]["status"], len(views[pid]["events"]), _outcome(client, keys, demo, pid, order)[2:])
+                for pid, (order, _) in journeys.items()
+            ]
+        )
+    one_by_one, together = outcomes
+    assert together == one_by_one
+    late, on_time, moving = together
+    assert (late[0], late[2][0], late[2][-1]) == ("delivered", "broken", "delivered")
+    assert {"promise.at_risk", "promise.broken", "parcel.customs_hold"} <= set(late[2][2])
+    assert (on_time[0], on_time[2][0], on_time[2][1], on_time[2][-1]) == ("delivered", "delivered", 0.0, "delivered")
+    assert (moving[0], moving[2][0], moving[2][-1]) == ("handed_over", "kept", "shipped")
+
+
+def test_a_poll_naming_an_unknown_or_foreign_parcel_writes_nothing(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
+    journeys = _journeys(client, keys, demo)
+    before = {pid: _outcome(client, keys, demo, pid, order) for pid, (order, _) in journeys.items()}
+    scans = {pid: s for pid, (_, s) in journeys.items()}
+    unknown = UUID(int=7)
+    with pytest.raises(NotFound, match=str(unknown)):
+        record_scans(demo, OPERATOR, {**scans, unknown: next(iter(scans.values()))})
+    first = next(iter(scans))
+    with demo.uow() as uow:
+        owner = uow.session.get(ParcelRow, first).factory_id  # type: ignore[union-attr]
+    other = Principal.parse("factory:yiwu-01" if owner != "yiwu-01" else "factory:yiwu-02")
+    with pytest.raises(NotFound, match=str(first)):  # another factory's parcel is unknown, not forbidden
+        record_scans(demo, other, scans)
+    assert {pid: _outcome(client, keys, demo, pid, order) for pid, (order, _) in journeys.items()} == before
 
 
 def test_a_parcelled_lot_is_marked_and_a_remade_one_is_not_parcelled_twice(

@@ -2,13 +2,14 @@
 
 Parcels are made when the last open work of a line finishes (`parcel_finished_lines`); the lane service is
 the cheapest whose p95 keeps the promise, else the fastest, and then the promise is flagged at risk at once.
-Carrier scans arrive through `record_event` in any order; a delivered parcel closes its lines' promises as
+Carrier scans arrive through `record_scans` in any order; a delivered parcel closes its lines' promises as
 kept or broken (with the hours late), and an order is delivered when all its lines are.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -254,7 +255,7 @@ def book_manual(
 
 
 def record_event(platform: Platform, principal: Principal, parcel_id: UUID, event: TrackingEvent) -> dict[str, Any]:
-    return record_events(platform, principal, parcel_id, [event])
+    return record_scans(platform, principal, {parcel_id: [event]})[parcel_id]
 
 
 def record_events(
@@ -262,78 +263,122 @@ def record_events(
 ) -> dict[str, Any]:
     """Several scans of one parcel, in the order given, in one transaction: what recording them one at a time
     would do, for a carrier poll that brings a parcel's scans of the last hours together."""
+    return record_scans(platform, principal, {parcel_id: events})[parcel_id]
+
+
+def record_scans(
+    platform: Platform, principal: Principal, scans: Mapping[UUID, Sequence[TrackingEvent]]
+) -> dict[UUID, dict[str, Any]]:
+    """The scans of many parcels in one transaction, each parcel's in the order given: what a carrier's poll
+    brings back at once. A transaction per parcel cost a lock, a read of its order and a commit each, thousands
+    of times a day; here the parcels are locked in one statement (in id order, as every writer locks them), their
+    orders read in one, and the orders moved and the promises closed once for all. A parcel the caller may not
+    report on, or that does not exist, fails the whole call and nothing is written."""
     now = platform.clock.now()
     with platform.uow() as uow:
-        row = _parcel_for(uow, principal, parcel_id)
-        ship_to, order_status = uow.session.execute(
-            select(OrderRow.ship_to, OrderRow.status).where(OrderRow.id == row.order_id)
-        ).one()
-        country, shipped = ship_to["country"], not _behind(OrderStatus(order_status), OrderStatus.shipped)
-        state = TrackingState.model_validate(row.tracking)
-        for event in events:
-            before, state = state, apply(state, event)
-            if state.customs_holds > before.customs_holds and promise_broken(state, row.promised_by, country):
-                for line_id in row.line_ids:
-                    _at_risk(uow, UUID(line_id), "held in customs past the promised date", now, state.expected_delivery)
-            if state.progress is not ParcelStatus.created and not shipped:
-                _advance_order(uow, row.order_id, OrderStatus.shipped, now)
-                shipped = True
-            if state.status is ParcelStatus.delivered and row.delivered_at is None:
-                row.delivered_at = next(e.occurred_at for e in state.events if e.milestone.value == "delivered")
-                _close_promises(uow, row, country, row.delivered_at, now)
-            uow.emit(
-                Event(
-                    f"parcel.{event.milestone.value}",
-                    f"parcel:{parcel_id}",
-                    {"parcel_id": str(parcel_id), "order_id": str(row.order_id), "status": state.status.value},
-                    now,
-                )
+        rows = _parcels_for(uow, principal, list(scans))
+        countries: dict[UUID, str] = {}
+        statuses: dict[UUID, OrderStatus] = {}
+        for order_id, ship_to, status in uow.session.execute(
+            select(OrderRow.id, OrderRow.ship_to, OrderRow.status).where(
+                OrderRow.id.in_({row.order_id for row in rows.values()})
             )
-        row.tracking, row.status = state.model_dump(mode="json"), state.status.value
+        ):
+            countries[order_id], statuses[order_id] = ship_to["country"], OrderStatus(status)
+        shipped: list[UUID] = []
+        delivered: list[ParcelRow] = []
+        for parcel_id, events in scans.items():
+            row = rows[parcel_id]
+            state = TrackingState.model_validate(row.tracking)
+            for event in events:
+                before, state = state, apply(state, event)
+                held = state.customs_holds > before.customs_holds and row.delivered_at is None  # not once closed
+                if held and promise_broken(state, row.promised_by, countries[row.order_id]):
+                    reason = "held in customs past the promised date"
+                    for line_id in row.line_ids:
+                        _at_risk(uow, UUID(line_id), reason, now, state.expected_delivery)
+                if state.progress is not ParcelStatus.created and _behind(statuses[row.order_id], OrderStatus.shipped):
+                    shipped.append(row.order_id)
+                    statuses[row.order_id] = OrderStatus.shipped
+                if state.status is ParcelStatus.delivered and row.delivered_at is None:
+                    row.delivered_at = next(e.occurred_at for e in state.events if e.milestone.value == "delivered")
+                    delivered.append(row)
+                uow.emit(
+                    Event(
+                        f"parcel.{event.milestone.value}",
+                        f"parcel:{parcel_id}",
+                        {"parcel_id": str(parcel_id), "order_id": str(row.order_id), "status": state.status.value},
+                        now,
+                    )
+                )
+            row.tracking, row.status = state.model_dump(mode="json"), state.status.value
+        _advance_orders(uow, shipped, OrderStatus.shipped, now)
+        _close_promises(uow, delivered, countries, now)
         uow.commit()
-        return parcel_view(row, now)
+        return {parcel_id: parcel_view(rows[parcel_id], now) for parcel_id in scans}
 
 
-def _close_promises(uow: UnitOfWork, parcel: ParcelRow, country: str, delivered_at: datetime, now: datetime) -> None:
-    zone = ZoneInfo(DESTINATION_ZONES.get(country, FALLBACK_ZONE))
-    promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, [UUID(x) for x in parcel.line_ids])
-    for line_id in parcel.line_ids:
-        promise = promises.get(UUID(line_id))
-        if promise is None or promise.delivered_at is not None:
-            continue
-        deadline = datetime.combine(promise.delivery_by + timedelta(days=1), time(0), tzinfo=zone)
-        late = max(0.0, (delivered_at - deadline).total_seconds() / 3600)
-        promise.delivered_at, promise.late_hours, promise.updated_at = delivered_at, round(late, 2), now
-        promise.status = (PromiseStatus.broken if late > 0 else PromiseStatus.delivered).value
-        kind = "promise.broken" if late > 0 else "promise.kept"
-        uow.emit(Event(kind, f"line:{line_id}", {"line_id": line_id, "late_hours": round(late, 2)}, now))
-    lines = [
-        str(x) for x in uow.session.scalars(select(OrderLineRow.id).where(OrderLineRow.order_id == parcel.order_id))
+def _parcels_for(uow: UnitOfWork, principal: Principal, parcel_ids: list[UUID]) -> dict[UUID, ParcelRow]:
+    """The parcels, locked; `NotFound` names those that do not exist or that a factory reports on for another."""
+    require_role(principal, {Role.operator, Role.factory}, "report on parcels")
+    rows = rows_by_key(uow.session, ParcelRow, ParcelRow.id, parcel_ids, for_update=True)
+    unknown = [
+        str(pid)
+        for pid in parcel_ids
+        if pid not in rows or (principal.role is Role.factory and principal.subject != rows[pid].factory_id)
     ]
-    delivered = {
-        x
-        for lines_of, delivered_at in uow.session.execute(
-            select(ParcelRow.line_ids, ParcelRow.delivered_at).where(ParcelRow.order_id == parcel.order_id)
-        )
-        if delivered_at is not None
-        for x in lines_of
-    }
-    if set(lines) <= delivered:
-        _advance_order(uow, parcel.order_id, OrderStatus.delivered, now)
+    if unknown:
+        raise NotFound(f"parcel {', '.join(unknown)} not found")
+    return rows
+
+
+def _close_promises(uow: UnitOfWork, parcels: list[ParcelRow], countries: dict[UUID, str], now: datetime) -> None:
+    """Close the promises of the delivered parcels' lines, kept or broken by the hours late in the buyer's zone,
+    and deliver the orders whose every line is now in a delivered parcel."""
+    if not parcels:
+        return
+    line_ids = [UUID(x) for parcel in parcels for x in parcel.line_ids]
+    promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, line_ids)
+    for parcel in parcels:
+        assert parcel.delivered_at is not None
+        zone = ZoneInfo(DESTINATION_ZONES.get(countries[parcel.order_id], FALLBACK_ZONE))
+        for line_id in parcel.line_ids:
+            promise = promises.get(UUID(line_id))
+            if promise is None or promise.delivered_at is not None:
+                continue
+            deadline = datetime.combine(promise.delivery_by + timedelta(days=1), time(0), tzinfo=zone)
+            late = max(0.0, (parcel.delivered_at - deadline).total_seconds() / 3600)
+            promise.delivered_at, promise.late_hours, promise.updated_at = parcel.delivered_at, round(late, 2), now
+            promise.status = (PromiseStatus.broken if late > 0 else PromiseStatus.delivered).value
+            kind = "promise.broken" if late > 0 else "promise.kept"
+            uow.emit(Event(kind, f"line:{line_id}", {"line_id": line_id, "late_hours": round(late, 2)}, now))
+    order_ids = {parcel.order_id for parcel in parcels}
+    lines_of: dict[UUID, set[str]] = {order_id: set() for order_id in order_ids}
+    for order_id, line_id in uow.session.execute(
+        select(OrderLineRow.order_id, OrderLineRow.id).where(OrderLineRow.order_id.in_(order_ids))
+    ):
+        lines_of[order_id].add(str(line_id))
+    for order_id, lines, delivered_at in uow.session.execute(
+        select(ParcelRow.order_id, ParcelRow.line_ids, ParcelRow.delivered_at).where(ParcelRow.order_id.in_(order_ids))
+    ):
+        if delivered_at is not None:
+            lines_of[order_id] -= set(lines)
+    _advance_orders(uow, [order_id for order_id, left in lines_of.items() if not left], OrderStatus.delivered, now)
 
 
 _PATH = [OrderStatus.in_production, OrderStatus.produced, OrderStatus.shipped, OrderStatus.delivered]
 
 
 def _behind(status: OrderStatus, target: OrderStatus) -> bool:
-    """Whether `_advance_order` would move an order in `status` towards `target`: orders only move forward,
+    """Whether `_advance_orders` would move an order in `status` towards `target`: orders only move forward,
     so an order seen at or past the target needs neither the lock nor the read of its lines."""
     return status in _PATH and _PATH.index(status) < _PATH.index(target)
 
 
-def _advance_order(uow: UnitOfWork, order_id: UUID, target: OrderStatus, now: datetime) -> None:
-    """Walk the order forward to `target`; the first parcel on its way moves the whole order (a coarse status)."""
-    uow.orders.move_forward([order_id], target, now, only_from=[s for s in _PATH if _behind(s, target)])
+def _advance_orders(uow: UnitOfWork, order_ids: list[UUID], target: OrderStatus, now: datetime) -> None:
+    """Walk the orders forward to `target`; the first parcel on its way moves the whole order (a coarse status)."""
+    if order_ids:
+        uow.orders.move_forward(order_ids, target, now, only_from=[s for s in _PATH if _behind(s, target)])
 
 
 def parcel_view(row: ParcelRow, now: datetime) -> dict[str, Any]:

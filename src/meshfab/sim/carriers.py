@@ -1,7 +1,7 @@
 """Parcels on their way: booked with the `simulated` carrier adapter and polled for scans, as `serve` would.
 
 `SimulatedCarrier` draws transit around the lane's p50 with a tail beyond p95, customs time and holds for
-cross-border parcels, and late scans. Every scan goes through `record_events`, so the platform itself flags
+cross-border parcels, and late scans. Every poll's scans go through `record_scans`, so the platform itself flags
 customs holds, closes promises as kept or broken and moves orders to delivered.
 """
 
@@ -16,9 +16,9 @@ from uuid import UUID
 import simpy
 
 from meshfab.carriers import Booking, SimulatedCarrier
-from meshfab.domain.errors import DomainError
+from meshfab.domain.parcels import TrackingEvent
 from meshfab.services.platform import Platform
-from meshfab.services.shipping import customs_rules, record_events
+from meshfab.services.shipping import customs_rules, record_scans
 from meshfab.sim.clock import SimClock
 from meshfab.sim.policies import OPERATOR
 from meshfab.sim.scenario import Carriers
@@ -68,23 +68,22 @@ class Shipping:
                 self.booked += 1
 
     def poll(self) -> Generator[simpy.Event, Any, None]:
-        """Every few hours, fetch the scans each carrier reported since the last poll and record them."""
+        """Every few hours, fetch the scans each carrier reported since the last poll and record them together."""
         while True:
             yield self.env.timeout(self.settings.poll_hours * 60)
             now = self.clock.now()
+            fetched: dict[UUID, list[TrackingEvent]] = {}
             for parcel_id, booking in sorted(self.active.items(), key=lambda kv: kv[1].parcel_key):
                 scans = self.carrier.events(booking, self._last, now)
                 delivered = next((i for i, e in enumerate(scans) if e.milestone.value == "delivered"), None)
                 if delivered is not None:
                     scans = scans[: delivered + 1]  # the parcel leaves the poll: later scans are not fetched
-                if not scans:
-                    continue
-                try:
-                    view = record_events(self.platform, OPERATOR, parcel_id, scans)
-                except DomainError:
-                    continue
+                if scans:
+                    fetched[parcel_id] = scans
+            views = record_scans(self.platform, OPERATOR, fetched) if fetched else {}
+            for parcel_id, scans in fetched.items():
                 self.holds += sum(e.milestone.value == "customs_hold" for e in scans)
-                if view["status"] == "delivered":
+                if views[parcel_id]["status"] == "delivered":
                     self.active.pop(parcel_id, None)
                     self.delivered += 1
             self._last = now
