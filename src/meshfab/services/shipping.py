@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +25,8 @@ from sqlalchemy.orm import Session
 from meshfab.domain.customs import CustomsRules, load_rules
 from meshfab.domain.errors import NotFound
 from meshfab.domain.events import Event
-from meshfab.domain.orders import Order, OrderStatus, PromiseStatus
+from meshfab.domain.geo import Address
+from meshfab.domain.orders import OrderStatus, PromiseStatus
 from meshfab.domain.parcels import ParcelStatus, TrackingEvent, TrackingState, apply, missed_scan, start_tracking
 from meshfab.domain.principals import Principal, Role
 from meshfab.domain.work import WorkOrderStatus
@@ -100,7 +102,7 @@ def _make_parcels(platform: Platform, uow: UnitOfWork, factory_id: str, ready: l
     assert factory is not None
     line_ids = [UUID(line_id) for line_id in ready]
     lines = rows_by_key(uow.session, OrderLineRow, OrderLineRow.id, line_ids)
-    orders = {o.id: o for o in uow.orders.get_many({line.order_id for line in lines.values()})}
+    orders = _recipients(uow.session, {line.order_id for line in lines.values()})
     promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, line_ids)  # held: `_at_risk` reads them
     configurations = Configurations(uow.templates)
     finished = [
@@ -179,10 +181,28 @@ def _make_parcels(platform: Platform, uow: UnitOfWork, factory_id: str, ready: l
     return made
 
 
+@dataclass(frozen=True)
+class _Recipient:
+    """What making a parcel reads of its order: whole orders (lines, promises, history) cost three statements
+    and a domain object each, for four fields."""
+
+    id: UUID
+    merchant_id: str
+    currency: str
+    ship_to: Address
+
+
+def _recipients(session: Session, order_ids: set[UUID]) -> dict[UUID, _Recipient]:
+    rows = session.execute(
+        select(OrderRow.id, OrderRow.merchant_id, OrderRow.currency, OrderRow.ship_to).where(OrderRow.id.in_(order_ids))
+    )
+    return {r.id: _Recipient(r.id, r.merchant_id, r.currency, Address.model_validate(r.ship_to)) for r in rows}
+
+
 def _finished_line(
     uow: UnitOfWork,
     line: OrderLineRow,
-    orders: dict[UUID, Order],
+    orders: dict[UUID, _Recipient],
     configurations: Configurations,
     factory_id: str,
     origin: str,
