@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from meshfab.domain.factories import FactoryStatus
 from meshfab.domain.geo import Address
 from meshfab.domain.merchants import Buyer
 from meshfab.domain.orders import Order
 from meshfab.domain.principals import Principal
+from meshfab.engines import routing
 from meshfab.services import factories, network, orders
+from meshfab.services.network_problem import NetworkView
 from meshfab.services.platform import Platform
+from meshfab.store.capacity import lock_buckets, write_reserved
 from meshfab.store.tables import BucketRow, OrderLineRow, OutboxRow, PromiseRow, ReservationRow
 from tests.conftest import Keys
 from tests.test_oversell import first_complete
@@ -128,6 +133,60 @@ def test_replanning_a_plan_just_made_moves_nothing(demo: Platform) -> None:
     network.replan_network(demo, trigger="first", time_limit=2)
     second = network.get_run(demo, OPERATOR, network.replan_network(demo, trigger="second", time_limit=2))
     assert second["moved"] == [] and second["skipped"] == []
+    assert_books_balance(demo)
+
+
+def test_lines_that_trade_places_between_full_buckets_both_move(
+    demo: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan may swap two lines between buckets that are full: applied one line at a time, each move waits on
+    the other's bucket and both would be skipped; applied together, both go through and the books balance."""
+    first, second = (o.lines[0].id for o in place(demo, "flag", 3, 2))
+    with demo.uow() as uow:  # the second line a day later, and both days left without a free minute
+        held = list(uow.session.scalars(select(ReservationRow).where(ReservationRow.line_id == second)))
+        factory_id, day = held[0].factory_id, held[0].day
+        later = day + timedelta(days=1)
+        assert {(r.factory_id, r.day) for r in held} == {(factory_id, day)}
+        whole = {  # what a line re-reserves where it moves: the first line's minutes, set-up included
+            r.capability: r.minutes
+            for r in uow.session.scalars(select(ReservationRow).where(ReservationRow.line_id == first))
+        }
+        keys = [(factory_id, r.capability, d) for r in held for d in (day, later)]
+        buckets = lock_buckets(uow.session, {f.id: f for f in uow.factories.list()}, keys)
+        for r in held:
+            buckets[(factory_id, r.capability, day)].reserved -= r.minutes
+            buckets[(factory_id, r.capability, later)].reserved += r.minutes
+            r.day = later
+        for (_, capability, _), bucket in buckets.items():  # a minute short of room for either line alone
+            bucket.available = bucket.reserved + whole[capability] - 1
+        write_reserved(uow.session, buckets.values())
+        for (f, c, d), bucket in buckets.items():
+            uow.session.execute(
+                update(BucketRow)
+                .where(BucketRow.factory_id == f, BucketRow.capability == c, BucketRow.day == d)
+                .values(available=bucket.available)
+            )
+        uow.commit()
+    assert_books_balance(demo)
+    views: list[NetworkView] = []
+    read, solve = network.read_network, network.routing.solve
+
+    def seen(*args: Any, **kwargs: Any) -> NetworkView:
+        views.append(read(*args, **kwargs))
+        return views[-1]
+
+    def swapped(*args: Any, **kwargs: Any) -> routing.RoutingResult:
+        base = views[-1].base
+        trade = {str(first): (factory_id, (later - base).days), str(second): (factory_id, (day - base).days)}
+        return dataclasses.replace(solve(*args, **kwargs), assignment=trade)
+
+    monkeypatch.setattr(network, "read_network", seen)
+    monkeypatch.setattr(network.routing, "solve", swapped)
+    run = network.get_run(demo, OPERATOR, network.replan_network(demo, trigger="swap", time_limit=1))
+    assert sorted(run["moved"]) == sorted([str(first), str(second)]) and run["skipped"] == []
+    with demo.uow() as uow:
+        days = dict(uow.session.execute(select(ReservationRow.line_id, ReservationRow.day)).all())
+    assert (days[first], days[second]) == (later, day)
     assert_books_balance(demo)
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -177,17 +177,20 @@ def _apply(
         keys += [(r.factory_id, r.capability, r.day) for r in line.reservations]
         keys += [(factory_id, cap, view.day(day)) for cap in line.minutes]
     rows = _Rows.read(uow, view, moves, lock_buckets(uow.session, view.factories, keys))
-    for key in sorted(moves):
-        factory_id, day = moves[key]
-        line = view.lines[key]
-        if not _move(uow, view, line, rows, factory_id, view.day(day), now):
-            done.skipped.append(key)
-            continue
-        done.moved.append(key)
+    pending = sorted(moves)
+    while pending:  # a move may wait on a later one to free its bucket: pass again while any goes through
+        blocked = [key for key in pending if not _move(uow, view, rows, key, moves[key], now)]
+        if len(blocked) == len(pending):
+            break
+        pending = blocked
+    if pending and not _move_together(uow, view, rows, {key: moves[key] for key in pending}, now):
+        done.skipped = pending
+    skipped = set(done.skipped)
+    done.moved = [key for key in sorted(moves) if key not in skipped]
     rows.replace_reservations(uow)
     write_reserved(uow.session, rows.buckets.values())
     for key in sorted(view.lines):
-        if key in done.skipped:
+        if key in skipped:
             continue
         target = result.assignment.get(key)
         line = view.lines[key]
@@ -223,31 +226,77 @@ class _Rows:
         uow.session.add_all(self.reserved)
 
 
-def _move(
-    uow: UnitOfWork, view: NetworkView, line: PlannedLine, rows: _Rows, factory_id: str, day: date, now: datetime
+def _move(uow: UnitOfWork, view: NetworkView, rows: _Rows, key: str, target: tuple[str, int], now: datetime) -> bool:
+    """Release the line's old minutes and take the new ones, unless they are not free (an order placed meanwhile
+    took them, or a line still to move holds them): then the line keeps its plan, for now."""
+    line = view.lines[key]
+    _give_back(rows, line, -1)
+    if not _room(view, rows, line, target):
+        _give_back(rows, line, +1)
+        return False
+    _take(uow, view, rows, line, target, now)
+    return True
+
+
+def _move_together(
+    uow: UnitOfWork, view: NetworkView, rows: _Rows, moves: dict[str, tuple[str, int]], now: datetime
 ) -> bool:
-    """Release the line's old minutes and take the new ones, unless an order placed meanwhile took them."""
+    """The moves no single pass could make, all at once or none: lines that trade places (each into a bucket the
+    other holds) fit only once both have left. All old minutes are released first; if any new ones then do not
+    fit, every bucket is put back as it was."""
+    lines = [view.lines[key] for key in sorted(moves)]
+    for line in lines:
+        _give_back(rows, line, -1)
+    wanted: dict[BucketKey, int] = {}
+    for key, line in zip(sorted(moves), lines, strict=True):
+        factory_id, day = moves[key]
+        for cap, minutes in line.minutes.items():
+            bucket_key = (factory_id, cap, view.day(day))
+            wanted[bucket_key] = wanted.get(bucket_key, 0) + minutes
+    if any(
+        b not in rows.buckets or rows.buckets[b].available - rows.buckets[b].reserved < m for b, m in wanted.items()
+    ):
+        for line in lines:
+            _give_back(rows, line, +1)
+        return False
+    for key, line in zip(sorted(moves), lines, strict=True):
+        _take(uow, view, rows, line, moves[key], now)
+    return True
+
+
+def _give_back(rows: _Rows, line: PlannedLine, sign: int) -> None:
+    """Release (-1) or restore (+1) the minutes the line holds now."""
     for r in line.reservations:
         bucket = rows.buckets.get((r.factory_id, r.capability, r.day))
         if bucket is not None:
-            bucket.reserved = max(0, bucket.reserved - r.minutes)
-    targets = [(rows.buckets.get((factory_id, cap, day)), minutes) for cap, minutes in line.minutes.items()]
-    if any(b is None or b.available - b.reserved < m for b, m in targets):
-        for r in line.reservations:  # put the old minutes back: the line keeps its plan
-            bucket = rows.buckets.get((r.factory_id, r.capability, r.day))
-            if bucket is not None:
-                bucket.reserved += r.minutes
-        return False
+            bucket.reserved = max(0, bucket.reserved + sign * r.minutes)
+
+
+def _room(view: NetworkView, rows: _Rows, line: PlannedLine, target: tuple[str, int]) -> bool:
+    factory_id, day = target
+    return all(
+        (bucket := rows.buckets.get((factory_id, cap, view.day(day)))) is not None
+        and bucket.available - bucket.reserved >= minutes
+        for cap, minutes in line.minutes.items()
+    )
+
+
+def _take(
+    uow: UnitOfWork, view: NetworkView, rows: _Rows, line: PlannedLine, target: tuple[str, int], now: datetime
+) -> None:
+    """Reserve the new minutes and move the line's order line, promise and lane there, with its event."""
+    factory_id, index = target
+    day = view.day(index)
     family = line.reservations[0].setup_family if line.reservations else ""
     rows.moved.append(line.line_id)
-    for bucket, minutes in targets:
-        assert bucket is not None
+    for cap, minutes in line.minutes.items():
+        bucket = rows.buckets[(factory_id, cap, day)]
         bucket.reserved += minutes
         rows.reserved.append(
             ReservationRow(
                 line_id=line.line_id,
                 factory_id=factory_id,
-                capability=bucket.capability,
+                capability=cap,
                 day=day,
                 minutes=minutes,
                 setup_family=family,
@@ -281,7 +330,6 @@ def _move(
             now,
         )
     )
-    return True
 
 
 def _judge_promise(
