@@ -18,6 +18,7 @@ from meshfab.domain.principals import Principal
 from meshfab.domain.work import WorkOrderStatus
 from meshfab.services.platform import Platform
 from meshfab.services.shipping import parcel_finished_lines, record_event, record_events, record_scans
+from meshfab.store import repositories
 from meshfab.store.migrate import MIGRATIONS
 from meshfab.store.tables import OutboxRow, ParcelRow, PromiseRow, WorkOrderRow
 from tests.conftest import Keys
@@ -290,8 +291,9 @@ def _outcome(client: TestClient, keys: Keys, demo: Platform, parcel_id: UUID, or
 
 
 def test_a_poll_of_many_parcels_recorded_at_once_does_what_one_call_per_parcel_does(
-    client: TestClient, keys: Keys, demo: Platform
+    client: TestClient, keys: Keys, demo: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(repositories, "KEYS_PER_STATEMENT", 2)  # three parcels: their reads come in two chunks
     outcomes = []
     for together in (False, True):
         journeys = _journeys(client, keys, demo)

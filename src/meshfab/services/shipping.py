@@ -37,7 +37,7 @@ from meshfab.services.access import require_factory_access, require_merchant_acc
 from meshfab.services.configured import Configurations
 from meshfab.services.platform import Platform
 from meshfab.services.risk import mark_at_risk
-from meshfab.store.repositories import rows_by_key
+from meshfab.store.repositories import in_chunks, rows_by_key
 from meshfab.store.tables import OrderLineRow, OrderRow, ParcelRow, PromiseRow, WorkOrderRow
 from meshfab.store.uow import UnitOfWork
 
@@ -299,12 +299,10 @@ def record_scans(
         rows = _parcels_for(uow, principal, list(scans))
         countries: dict[UUID, str] = {}
         statuses: dict[UUID, OrderStatus] = {}
-        for order_id, ship_to, status in uow.session.execute(
-            select(OrderRow.id, OrderRow.ship_to, OrderRow.status).where(
-                OrderRow.id.in_({row.order_id for row in rows.values()})
-            )
-        ):
-            countries[order_id], statuses[order_id] = ship_to["country"], OrderStatus(status)
+        for chunk in in_chunks(row.order_id for row in rows.values()):
+            query = select(OrderRow.id, OrderRow.ship_to, OrderRow.status).where(OrderRow.id.in_(chunk))
+            for order_id, ship_to, status in uow.session.execute(query):
+                countries[order_id], statuses[order_id] = ship_to["country"], OrderStatus(status)
         shipped: list[UUID] = []
         delivered: list[ParcelRow] = []
         for parcel_id, events in scans.items():
@@ -372,17 +370,17 @@ def _close_promises(uow: UnitOfWork, parcels: list[ParcelRow], countries: dict[U
             promise.status = (PromiseStatus.broken if late > 0 else PromiseStatus.delivered).value
             kind = "promise.broken" if late > 0 else "promise.kept"
             uow.emit(Event(kind, f"line:{line_id}", {"line_id": line_id, "late_hours": round(late, 2)}, now))
-    order_ids = {parcel.order_id for parcel in parcels}
-    lines_of: dict[UUID, set[str]] = {order_id: set() for order_id in order_ids}
-    for order_id, line_id in uow.session.execute(
-        select(OrderLineRow.order_id, OrderLineRow.id).where(OrderLineRow.order_id.in_(order_ids))
-    ):
-        lines_of[order_id].add(str(line_id))
-    for order_id, lines, delivered_at in uow.session.execute(
-        select(ParcelRow.order_id, ParcelRow.line_ids, ParcelRow.delivered_at).where(ParcelRow.order_id.in_(order_ids))
-    ):
-        if delivered_at is not None:
-            lines_of[order_id] -= set(lines)
+    lines_of: dict[UUID, set[str]] = {parcel.order_id: set() for parcel in parcels}
+    for chunk in in_chunks(lines_of):
+        for order_id, line_id in uow.session.execute(
+            select(OrderLineRow.order_id, OrderLineRow.id).where(OrderLineRow.order_id.in_(chunk))
+        ):
+            lines_of[order_id].add(str(line_id))
+        for order_id, lines, delivered_at in uow.session.execute(
+            select(ParcelRow.order_id, ParcelRow.line_ids, ParcelRow.delivered_at).where(ParcelRow.order_id.in_(chunk))
+        ):
+            if delivered_at is not None:
+                lines_of[order_id] -= set(lines)
     _advance_orders(uow, [order_id for order_id, left in lines_of.items() if not left], OrderStatus.delivered, now)
 
 

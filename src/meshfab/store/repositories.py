@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -39,6 +39,13 @@ KEYS_PER_STATEMENT = 5000
 
 RowT = TypeVar("RowT")
 KeyT = TypeVar("KeyT")
+
+
+def in_chunks(keys: Iterable[KeyT]) -> Iterator[list[KeyT]]:
+    """The distinct keys, a statement's worth at a time, for an `IN (...)` that may be asked of any number."""
+    wanted = list(dict.fromkeys(keys))
+    for start in range(0, len(wanted), KEYS_PER_STATEMENT):
+        yield wanted[start : start + KEYS_PER_STATEMENT]
 
 
 def rows_by_key(
