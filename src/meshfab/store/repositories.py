@@ -63,10 +63,10 @@ def rows_by_key(
     rows in key order, chunk after chunk: the one order every writer of the table locks in, so two batches
     never wait on each other in a cycle.
     """
-    wanted = sorted(set(keys)) if for_update else list(dict.fromkeys(keys))  # type: ignore[type-var]
+    wanted = sorted(set(keys)) if for_update else keys  # type: ignore[type-var]
     found: dict[KeyT, RowT] = {}
-    for start in range(0, len(wanted), KEYS_PER_STATEMENT):
-        query = select(model).where(column.in_(wanted[start : start + KEYS_PER_STATEMENT]))
+    for chunk in in_chunks(wanted):
+        query = select(model).where(column.in_(chunk))
         if for_update:
             query = query.order_by(column).with_for_update()
         found |= {getattr(row, column.key): row for row in session.scalars(query)}
