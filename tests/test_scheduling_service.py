@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -261,3 +262,32 @@ def test_only_lines_with_a_lot_started_leave_the_schedule_to_the_floor(demo: Pla
         uow.session.flush()
         after = read_factory_work(uow.session, factory, demo.clock.now()).demands
         assert set(after) == set(demands) - set(work[0].line_ids)
+
+
+def test_work_beyond_the_release_window_waits_and_is_released_when_the_window_reaches_it(
+    demo: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed = place(demo, "flag", 3, 3)
+    factory_id = placed[0].lines[0].factory_id
+    assert factory_id is not None
+    now = demo.clock.now()
+    first, *later = [str(o.lines[0].id) for o in placed]
+    with demo.uow() as uow:  # the first line ships now; the others three weeks on
+        for promise in uow.session.scalars(select(PromiseRow)):
+            promise.ship_at = now if str(promise.line_id) == first else now + timedelta(days=21)
+        uow.commit()
+    monkeypatch.setattr(demo.settings, "schedule_release_days", 1 / (24 * 60))  # a one-minute window
+    schedule = scheduling.schedule_factory(demo, factory_id, time_limit=2)
+    assert schedule["waiting_lines"] == 2
+    assert {line["line_id"].split("#")[0] for line in schedule["lines"]} == {first}
+    with demo.uow() as uow:
+        released = {line for w in uow.session.scalars(select(WorkOrderRow.line_ids)) for line in w}
+        assert released == {first}, "only the released line has work on the floor"
+        waiting = select(PromiseRow.status).where(PromiseRow.line_id != placed[0].lines[0].id)
+        assert set(uow.session.scalars(waiting)) == {"kept"}, "a line that waits is not judged by this schedule"
+    monkeypatch.setattr(demo.settings, "schedule_release_days", 30.0)  # the window reaches the others
+    schedule = scheduling.schedule_factory(demo, factory_id, time_limit=2)
+    assert schedule["waiting_lines"] == 0
+    with demo.uow() as uow:
+        released = {line for w in uow.session.scalars(select(WorkOrderRow.line_ids)) for line in w}
+        assert released == {first, *later}

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     schedule_search_backoff: int = Field(0, ge=0)
     """above 0: a factory whose CP-SAT search did not beat its starting schedule skips the search on its next
     solve, on twice as many after each further miss in a row, up to this many; a search that helps ends it"""
+    schedule_release_days: float | None = Field(4.0, gt=0)
+    """a factory's schedule takes the work due within this many days, and more while a workcenter has room in
+    them; the rest waits for a later schedule (`engines.scheduling.release`). None: every open line"""
     schedule_workers: int = 2
     """factory schedules solved at once when several are due together (after a re-plan, in the twin)"""
     deterministic_solvers: bool = False

@@ -9,6 +9,8 @@
 * Between lots of different families a machine needs a changeover (`CHANGEOVER` minutes); the template's own
   per-lot set-up minutes are part of each operation's duration.
 * An operation never spans a break (the engine's rule), so lots are capped at what fits in the longest shift.
+* Only the work within the release window is scheduled (`engines.scheduling.release`); the rest waits, still
+  promised and reserved, for a later schedule.
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ class FactoryWork:
     problem: sch.ScheduleProblem
     origin: datetime
     demands: dict[str, Demand]
+    """the lines the schedule places, by request id (a replacement line has its own)"""
     started: list[UUID]
+    waiting: tuple[str, ...] = ()
+    """request ids of the lines beyond the release window, left for a later schedule"""
 
 
 def minutes(origin: datetime, instant: datetime) -> int:
@@ -71,7 +76,11 @@ def calendar(factory: Factory, origin: datetime) -> tuple[tuple[int, int], ...]:
     return tuple(windows)
 
 
-def read_factory_work(session: Session, factory: Factory, origin: datetime) -> FactoryWork:
+def read_factory_work(
+    session: Session, factory: Factory, origin: datetime, release_days: float | None = None
+) -> FactoryWork:
+    """The factory's open work as a schedule problem; with `release_days`, only the work the release window
+    takes (`engines.scheduling.release`), the rest listed as waiting."""
     orders = session.execute(
         select(
             OrderLineRow.id,
@@ -121,17 +130,20 @@ def read_factory_work(session: Session, factory: Factory, origin: datetime) -> F
             again = sch.replacement_line(request, w.quantity, reported_at=released, suffix=f"r{w.id.hex[:8]}")
             demands[again.id] = Demand(again, line_id, order_id, ship_at)
     fixed_lots, started_ops, started_ids = _started(work, origin)
-    lots = factory_lots(factory, [d.request for d in demands.values()])
+    workcenters = tuple(sch.Workcenter(w.capability, w.capability, w.count, w.efficiency) for w in factory.workcenters)
+    hours = calendar(factory, origin)
+    requests, waiting = [d.request for d in demands.values()], []
+    if release_days is not None:
+        requests, waiting = sch.release(requests, workcenters, hours, math.floor(release_days * 24 * 60))
+        demands = {r.id: demands[r.id] for r in requests}
     problem = sch.ScheduleProblem(
-        workcenters=tuple(
-            sch.Workcenter(w.capability, w.capability, w.count, w.efficiency) for w in factory.workcenters
-        ),
-        lots=lots + fixed_lots,
-        calendar=calendar(factory, origin),
+        workcenters=workcenters,
+        lots=factory_lots(factory, requests) + fixed_lots,
+        calendar=hours,
         default_setup=CHANGEOVER,
         started=started_ops,
     )
-    return FactoryWork(problem, origin, demands, started_ids)
+    return FactoryWork(problem, origin, demands, started_ids, tuple(r.id for r in waiting))
 
 
 def _lines_in_lots(session: Session, factory_id: str, since: datetime) -> set[str]:

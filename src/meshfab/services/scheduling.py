@@ -181,7 +181,7 @@ def _read(platform: Platform, uow: UnitOfWork, factory_id: str) -> _Job:
     factory = uow.factories.get(factory_id, for_update=True)
     if factory is None:
         raise NotFound(f"factory {factory_id!r} not found")
-    work = read_factory_work(uow.session, factory, now)
+    work = read_factory_work(uow.session, factory, now, platform.settings.schedule_release_days)
     return _Job(
         factory_id,
         uow,
@@ -225,6 +225,7 @@ def _write(uow: UnitOfWork, job: _Job, result: sch.ScheduleResult) -> None:
     values = {
         "computed_at": now,
         "status": result.status.value,
+        "waiting_lines": len({line_id.split("#")[0] for line_id in work.waiting}),
         "seconds": result.seconds,
         "objective": _objective(result.objective),
         "bound": _objective(result.bound),
@@ -367,7 +368,7 @@ def get_schedule(platform: Platform, principal: Principal, factory_id: str) -> d
             raise NotFound(f"factory {factory_id!r} not found")
         row = uow.session.get(ScheduleRow, factory_id)
         if row is None:
-            return {"factory_id": factory_id, "status": "none", "workcenters": {}, "lines": []}
+            return {"factory_id": factory_id, "status": "none", "waiting_lines": 0, "workcenters": {}, "lines": []}
         timelines: dict[str, list[dict[str, Any]]] = {}
         for op in row.timeline:
             timelines.setdefault(op["machine_id"], []).append(op)
@@ -378,6 +379,7 @@ def get_schedule(platform: Platform, principal: Principal, factory_id: str) -> d
             "objective": row.objective,
             "bound": row.bound,
             "seconds": row.seconds,
+            "waiting_lines": row.waiting_lines,
             "workcenters": timelines,
             "lines": row.lines,
         }

@@ -41,7 +41,7 @@ from meshfab.sim.policies import OPERATOR, make_policy
 from meshfab.sim.scenario import Scenario
 from meshfab.store import migrate
 from meshfab.store.database import make_engine, to_sqlalchemy_url
-from meshfab.store.tables import FactoryRow, PromiseRow
+from meshfab.store.tables import FactoryRow, PromiseRow, ScheduleRow
 
 DAY = 24 * 60
 
@@ -92,6 +92,13 @@ def seeded_ids(seed: int) -> Iterator[None]:
         uuid.uuid4 = original  # type: ignore[assignment]
 
 
+def _waiting(platform: Platform) -> set[str]:
+    """Factories whose schedule left work beyond its release window: time moves the window on, so they are
+    scheduled again even without new orders."""
+    with platform.uow() as uow:
+        return set(uow.session.scalars(select(ScheduleRow.factory_id).where(ScheduleRow.waiting_lines > 0)))
+
+
 class Simulation:
     def __init__(self, scenario: Scenario, scenario_path: Path, policy: str, base_url: str, data_dir: Path) -> None:
         self.scenario, self.policy_name = scenario, policy
@@ -113,6 +120,7 @@ class Simulation:
             schedule_seconds=s.planning.schedule_seconds,
             schedule_seconds_per_operation=s.planning.schedule_seconds_per_operation,
             schedule_search_backoff=s.planning.schedule_search_backoff,
+            schedule_release_days=s.planning.schedule_release_days,
             handover_margin_minutes=s.planning.handover_margin_minutes,
             capacity_ttl_seconds=math.inf,  # no other process writes: the view follows simulated time alone
             deterministic_solvers=True,  # same seed, same KPIs: no plan may depend on the machine's load
@@ -187,8 +195,8 @@ class Simulation:
         every = self.scenario.planning.schedule_every_hours * 60
         while True:
             yield env.timeout(every)
-            dirty, self.dirty = sorted(self.dirty), set()
             with self._timed("schedule"):
+                dirty, self.dirty = sorted(self.dirty | _waiting(platform)), set()
                 failed = schedule_factories(platform, dirty, time_limit=self.scenario.planning.schedule_seconds)
             if failed:
                 raise next(iter(failed.values()))

@@ -110,6 +110,13 @@ class Planning(_Strict):
         description="after a CP-SAT search that did not beat its start, skip up to this many of the factory's "
         "next searches (1, 2, 4 ... after misses in a row); 0: always search",
     )
+    schedule_release_days: float | None = Field(
+        default=4.0,
+        gt=0,
+        le=60,
+        description="a factory's schedule takes the work due within this many days, and more while a workcenter "
+        "has room in them; null: every open line",
+    )
     handover_margin_minutes: int = Field(
         default=0,
         ge=0,

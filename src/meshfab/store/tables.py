@@ -325,6 +325,8 @@ class ScheduleRow(Base):
     timeline: Mapped[list[Any]]
     lines: Mapped[list[Any]]
     seconds: Mapped[float] = mapped_column(Float)
+    waiting_lines: Mapped[int] = mapped_column(Integer, server_default="0")
+    """open lines beyond the release window, left for a later schedule"""
 
 
 class WebhookEndpointRow(Base):

@@ -8,6 +8,7 @@ shops also get a compiled tabu search (:mod:`.tabu`) whose schedule CP-SAT conti
 from .evaluate import build_result, violations
 from .lots import LineRequest, LotPolicy, Step, StepMode, build_lots, replacement_line
 from .problem import InvalidProblem, LinePart, Lot, Mode, Operation, ScheduleProblem, Started, Workcenter
+from .release import release
 from .result import LineLateness, Objective, ScheduledOperation, ScheduleResult, SolveStatus
 from .solver import quick, solve
 
@@ -32,6 +33,7 @@ __all__ = [
     "build_lots",
     "build_result",
     "quick",
+    "release",
     "replacement_line",
     "solve",
     "violations",

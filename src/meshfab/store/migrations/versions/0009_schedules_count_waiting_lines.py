@@ -1,0 +1,26 @@
+"""factory schedules: how many open lines wait beyond the release window
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-23 07:30:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "factory_schedules", sa.Column("waiting_lines", sa.Integer(), nullable=False, server_default=sa.text("0"))
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("factory_schedules", "waiting_lines")
