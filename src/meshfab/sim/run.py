@@ -92,11 +92,20 @@ def seeded_ids(seed: int) -> Iterator[None]:
         uuid.uuid4 = original  # type: ignore[assignment]
 
 
-def _waiting(platform: Platform) -> set[str]:
-    """Factories whose schedule left work beyond its release window: time moves the window on, so they are
-    scheduled again even without new orders."""
+def _to_schedule(platform: Platform, dirty: set[str]) -> list[str]:
+    """The factories a scheduling cycle schedules: those with new work since their last schedule and those whose
+    schedule left work beyond its release window (time moves the window on), but not those scheduled at this
+    very instant (by the re-plan of the same tick, which saw every order so far)."""
+    now = platform.clock.now()
     with platform.uow() as uow:
-        return set(uow.session.scalars(select(ScheduleRow.factory_id).where(ScheduleRow.waiting_lines > 0)))
+        rows = uow.session.execute(select(ScheduleRow.factory_id, ScheduleRow.waiting_lines, ScheduleRow.computed_at))
+        waiting, fresh = set(), set()
+        for factory_id, lines, computed_at in rows:
+            if lines:
+                waiting.add(factory_id)
+            if computed_at == now:
+                fresh.add(factory_id)
+    return sorted((dirty | waiting) - fresh)
 
 
 class Simulation:
@@ -196,7 +205,7 @@ class Simulation:
         while True:
             yield env.timeout(every)
             with self._timed("schedule"):
-                dirty, self.dirty = sorted(self.dirty | _waiting(platform)), set()
+                dirty, self.dirty = _to_schedule(platform, self.dirty), set()
                 failed = schedule_factories(platform, dirty, time_limit=self.scenario.planning.schedule_seconds)
             if failed:
                 raise next(iter(failed.values()))
