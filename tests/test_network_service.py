@@ -217,3 +217,33 @@ def test_planning_runs_over_http_are_for_the_operator(client: TestClient, keys: 
     assert client.post("/v1/planning/replan", headers=keys("factory:yiwu-01")).status_code == 403
     missing = client.get("/v1/planning/runs/00000000-0000-0000-0000-000000000000", headers=keys("operator"))
     assert missing.status_code == 404
+
+
+def test_a_promise_at_risk_is_told_again_only_when_its_best_date_gets_later(demo: Platform) -> None:
+    placed = place(demo, "flag", 2, 1)
+    line_id = placed[0].lines[0].id
+    with demo.uow() as uow:  # a promise no plan can keep: due today
+        uow.session.execute(update(PromiseRow).values(delivery_by=demo.clock.now().date()))
+        uow.commit()
+
+    def replan() -> tuple[int, Any]:
+        network.replan_network(demo, trigger="test", time_limit=1)
+        with demo.uow() as uow:
+            told = uow.session.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.type == "promise.at_risk")
+            )
+            promise = uow.session.get(PromiseRow, line_id)
+            assert promise is not None and promise.status == "at_risk"
+            return told, promise.risk_best_by
+
+    told, best = replan()
+    assert told == 1 and best is not None and best > demo.clock.now().date()
+    assert replan() == (1, best), "the same best date again is no news"
+    with demo.uow() as uow:  # the buyer was last told an earlier date: the plan's date is worse news
+        uow.session.execute(update(PromiseRow).values(risk_best_by=best - timedelta(days=2)))
+        uow.commit()
+    assert replan() == (2, best)
+    with demo.uow() as uow:  # told a later date: the plan's is better but still late, kept without an event
+        uow.session.execute(update(PromiseRow).values(risk_best_by=best + timedelta(days=2)))
+        uow.commit()
+    assert replan() == (2, best)

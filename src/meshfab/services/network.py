@@ -30,7 +30,7 @@ from meshfab.engines.routing.evaluate import evaluate
 from meshfab.services.access import require_operator
 from meshfab.services.network_problem import NetworkView, PlannedLine, read_network, ready_at, transit_days
 from meshfab.services.platform import Platform
-from meshfab.services.risk import mark_at_risk
+from meshfab.services.risk import is_news, mark_at_risk
 from meshfab.services.scheduling import schedule_factories
 from meshfab.settings import Settings
 from meshfab.store.capacity import BucketKey, lock_buckets, write_reserved
@@ -352,11 +352,18 @@ def _judge_promise(
         reason = f"the best plan now delivers by {best.isoformat()}"
     keeps = best is not None and best <= line.promised
     if keeps and promise.status == PromiseStatus.at_risk.value:
-        promise.status, promise.risk, promise.updated_at = PromiseStatus.kept.value, None, now
+        promise.status, promise.risk, promise.risk_best_by, promise.updated_at = (
+            PromiseStatus.kept.value,
+            None,
+            None,
+            now,
+        )
         uow.emit(Event("promise.repaired", f"line:{line.line_id}", {"line_id": str(line.line_id)}, now))
-    elif not keeps and (promise.status != PromiseStatus.at_risk.value or promise.risk != reason):
+    elif not keeps and is_news(promise, best):
         mark_at_risk(uow, promise, reason, now, best)
         return True
+    elif not keeps and (promise.risk, promise.risk_best_by) != (reason, best):
+        promise.risk, promise.risk_best_by, promise.updated_at = reason, best, now  # better, still late: no event
     return False
 
 

@@ -17,6 +17,7 @@ from meshfab.store.uow import UnitOfWork
 def mark_at_risk(uow: UnitOfWork, promise: PromiseRow, reason: str, now: datetime, best: date | None = None) -> None:
     """Set `promise` at risk with `reason` and emit `promise.at_risk` (with the new best date when known)."""
     promise.status, promise.risk, promise.updated_at = PromiseStatus.at_risk.value, reason, now
+    promise.risk_best_by = best
     uow.emit(
         Event(
             "promise.at_risk",
@@ -31,3 +32,18 @@ def mark_at_risk(uow: UnitOfWork, promise: PromiseRow, reason: str, now: datetim
             now,
         )
     )
+
+
+def is_news(promise: PromiseRow, best: date | None) -> bool:
+    """Whether flagging `promise` with the best date `best` tells its buyer something new: the promise was not at
+    risk, or the best date is later than the one last told, or there is no date any more.
+
+    A planner judges every open promise on every cycle, and the best date of a late line wanders by a day
+    either way as other lines come and go; an event for each wobble would be noise (thousands a day on the
+    twin's busiest month). A date that got better but still misses is kept on the row without an event."""
+    if promise.status != PromiseStatus.at_risk.value:
+        return True
+    told = promise.risk_best_by
+    if best is None:
+        return told is not None
+    return told is None or best > told

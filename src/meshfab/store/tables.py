@@ -198,6 +198,8 @@ class PromiseRow(Base):
     delivery_by: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), index=True)
     risk: Mapped[str | None] = mapped_column(String(500))
+    risk_best_by: Mapped[date | None] = mapped_column(Date)
+    """the best delivery date told with the last `promise.at_risk`, if one was known"""
     updated_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     late_hours: Mapped[float | None] = mapped_column(Float)

@@ -1,4 +1,4 @@
-"""factory schedules: how many open lines wait beyond the release window
+"""factory schedules count the lines beyond their release window; promises keep the best date last told
 
 Revision ID: 0009
 Revises: 0008
@@ -20,7 +20,9 @@ def upgrade() -> None:
     op.add_column(
         "factory_schedules", sa.Column("waiting_lines", sa.Integer(), nullable=False, server_default=sa.text("0"))
     )
+    op.add_column("promises", sa.Column("risk_best_by", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("promises", "risk_best_by")
     op.drop_column("factory_schedules", "waiting_lines")
