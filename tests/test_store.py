@@ -11,7 +11,7 @@ from meshfab.domain.events import Event
 from meshfab.domain.lanes import Lane
 from meshfab.domain.merchants import Channel, Merchant
 from meshfab.services.platform import Platform
-from meshfab.store.repositories import ONE_STATEMENT
+from meshfab.store.repositories import ONE_STATEMENT, insert_rows, update_rows
 from meshfab.store.tables import OutboxRow
 
 LANE = Lane(
@@ -100,3 +100,29 @@ def test_events_beyond_one_statement_are_all_written_in_the_order_emitted(platfo
     with platform.uow() as uow:
         rows = uow.session.execute(select(OutboxRow.subject, OutboxRow.payload).order_by(OutboxRow.id)).all()
     assert [subject for subject, _ in rows] == emitted and all(payload == {"n": s} for s, payload in rows)
+
+
+def test_rows_updated_in_bulk_each_get_their_own_values_nulls_included(platform: Platform) -> None:
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    count = ONE_STATEMENT * 2 + 5  # several statements
+    with platform.uow() as uow:
+        insert_rows(
+            uow.session,
+            OutboxRow,
+            [
+                {"type": "t", "subject": f"s{i}", "payload": {}, "occurred_at": at, "published_at": None}
+                for i in range(count)
+            ],
+        )
+        uow.commit()
+    with platform.uow() as uow:
+        ids = list(uow.session.scalars(select(OutboxRow.id).order_by(OutboxRow.id)))
+        changes = [  # every other row published, the rest set back to unpublished: a NULL among the values
+            {"id": i, "subject": f"new{n}", "published_at": None if n % 2 else at} for n, i in enumerate(ids)
+        ]
+        update_rows(uow.session, OutboxRow, "id", changes[1:])  # the first row is left as it was
+        uow.commit()
+    with platform.uow() as uow:
+        rows = uow.session.execute(select(OutboxRow.subject, OutboxRow.published_at).order_by(OutboxRow.id)).all()
+    assert rows[0] == ("s0", None)
+    assert [tuple(r) for r in rows[1:]] == [(f"new{n}", None if n % 2 else at) for n in range(1, count)]

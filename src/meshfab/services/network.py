@@ -14,8 +14,8 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
@@ -34,7 +34,7 @@ from meshfab.services.risk import is_news, mark_at_risk
 from meshfab.services.scheduling import schedule_factories
 from meshfab.settings import Settings
 from meshfab.store.capacity import BucketKey, lock_buckets, write_reserved
-from meshfab.store.repositories import KEYS_PER_STATEMENT, rows_by_key
+from meshfab.store.repositories import in_chunks, insert_rows, update_rows
 from meshfab.store.tables import OrderLineRow, PlanningRunRow, PromiseRow, ReservationRow
 from meshfab.store.uow import UnitOfWork
 
@@ -176,7 +176,7 @@ def _apply(
         line = view.lines[key]
         keys += [(r.factory_id, r.capability, r.day) for r in line.reservations]
         keys += [(factory_id, cap, view.day(day)) for cap in line.minutes]
-    rows = _Rows.read(uow, view, moves, lock_buckets(uow.session, view.factories, keys))
+    rows = _Rows.read(uow, view, lock_buckets(uow.session, view.factories, keys))
     pending = sorted(moves)
     while pending:  # a move may wait on a later one to free its bucket: pass again while any goes through
         blocked = [key for key in pending if not _move(uow, view, rows, key, moves[key], now)]
@@ -196,34 +196,87 @@ def _apply(
         line = view.lines[key]
         if _judge_promise(uow, view, line, rows.promises.get(line.line_id), target, now):
             done.at_risk.append(key)
+    rows.write(uow)
     return done
 
 
 @dataclass
-class _Rows:
-    """The rows an apply writes, read in a few statements up front rather than one `session.get` per line, and
-    the moved lines' new reservations, written in one go once every move is decided."""
+class _Promise:
+    """A promise as the apply reads and changes it: plain values, written back in bulk only if changed (a plan
+    judges every open promise and changes a few; ORM rows for all of them cost more than the plan's SQL)."""
 
-    promises: dict[UUID, PromiseRow]
-    order_lines: dict[UUID, OrderLineRow]
+    line_id: UUID
+    order_id: UUID
+    delivery_by: date
+    factory_id: str
+    lane_id: str
+    ready_at: datetime
+    ship_at: datetime
+    status: str
+    risk: str | None
+    risk_best_by: date | None
+    updated_at: datetime
+    changed: bool = False
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "line_id",
+        "order_id",
+        "delivery_by",
+        "factory_id",
+        "lane_id",
+        "ready_at",
+        "ship_at",
+        "status",
+        "risk",
+        "risk_best_by",
+        "updated_at",
+    )
+    WRITTEN: ClassVar[tuple[str, ...]] = COLUMNS[3:]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "changed" and getattr(self, name, value) != value:
+            object.__setattr__(self, "changed", True)
+        object.__setattr__(self, name, value)
+
+
+@dataclass
+class _Rows:
+    """What an apply reads and writes, in a few statements rather than one per line: the lines' promises, the
+    locked buckets (changed in memory by the moves and written once at the end) and the moved lines' new
+    reservations and factories."""
+
+    promises: dict[UUID, _Promise]
     buckets: dict[BucketKey, Bucket]
-    """the locked buckets, changed in memory by the moves and written once at the end"""
-    reserved: list[ReservationRow] = field(default_factory=list)
-    moved: list[UUID] = field(default_factory=list)
+    reserved: list[dict[str, Any]] = field(default_factory=list)
+    moved: dict[UUID, str] = field(default_factory=dict)
+    """moved line -> its new factory"""
 
     @classmethod
-    def read(cls, uow: UnitOfWork, view: NetworkView, moves: dict[str, Any], buckets: dict[BucketKey, Bucket]) -> _Rows:
-        lines = [line.line_id for line in view.lines.values()]
-        promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, lines)
-        order_lines = rows_by_key(uow.session, OrderLineRow, OrderLineRow.id, (view.lines[k].line_id for k in moves))
-        return cls(promises, order_lines, buckets)
+    def read(cls, uow: UnitOfWork, view: NetworkView, buckets: dict[BucketKey, Bucket]) -> _Rows:
+        columns = [getattr(PromiseRow, c) for c in _Promise.COLUMNS]
+        promises: dict[UUID, _Promise] = {}
+        for chunk in in_chunks(line.line_id for line in view.lines.values()):
+            for values in uow.session.execute(select(*columns).where(PromiseRow.line_id.in_(chunk))):
+                promises[values[0]] = _Promise(*values)
+        return cls(promises, buckets)
 
     def replace_reservations(self, uow: UnitOfWork) -> None:
         """The moved lines' old reservations go and their new ones come, in one statement per few thousand."""
-        for start in range(0, len(self.moved), KEYS_PER_STATEMENT):
-            chunk = self.moved[start : start + KEYS_PER_STATEMENT]
+        for chunk in in_chunks(self.moved):
             uow.session.execute(delete(ReservationRow).where(ReservationRow.line_id.in_(chunk)))
-        uow.session.add_all(self.reserved)
+        insert_rows(uow.session, ReservationRow, self.reserved)
+
+    def write(self, uow: UnitOfWork) -> None:
+        """The moved lines' factories and the changed promises, a few statements for all of them."""
+        moved = [{"id": line_id, "factory_id": factory_id} for line_id, factory_id in self.moved.items()]
+        update_rows(uow.session, OrderLineRow, "id", moved)
+        changed = [p for _, p in sorted(self.promises.items()) if p.changed]
+        update_rows(
+            uow.session,
+            PromiseRow,
+            "line_id",
+            [{c: getattr(p, c) for c in ("line_id", *_Promise.WRITTEN)} for p in changed],
+        )
 
 
 def _move(uow: UnitOfWork, view: NetworkView, rows: _Rows, key: str, target: tuple[str, int], now: datetime) -> bool:
@@ -288,24 +341,21 @@ def _take(
     factory_id, index = target
     day = view.day(index)
     family = line.reservations[0].setup_family if line.reservations else ""
-    rows.moved.append(line.line_id)
+    rows.moved[line.line_id] = factory_id
     for cap, minutes in line.minutes.items():
         bucket = rows.buckets[(factory_id, cap, day)]
         bucket.reserved += minutes
         rows.reserved.append(
-            ReservationRow(
-                line_id=line.line_id,
-                factory_id=factory_id,
-                capability=cap,
-                day=day,
-                minutes=minutes,
-                setup_family=family,
-            )
+            {
+                "line_id": line.line_id,
+                "factory_id": factory_id,
+                "capability": cap,
+                "day": day,
+                "minutes": minutes,
+                "setup_family": family,
+            }
         )
     old = line.reservations[0].factory_id if line.reservations else None
-    order_line = rows.order_lines.get(line.line_id)
-    if order_line is not None:
-        order_line.factory_id = factory_id
     promise = rows.promises.get(line.line_id)
     factory = view.factories[factory_id]
     lane = view.lane_for(line, factory.location.region)
@@ -336,7 +386,7 @@ def _judge_promise(
     uow: UnitOfWork,
     view: NetworkView,
     line: PlannedLine,
-    promise: PromiseRow | None,
+    promise: _Promise | None,
     target: tuple[str, int] | None,
     now: datetime,
 ) -> bool:

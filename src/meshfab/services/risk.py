@@ -7,6 +7,8 @@ parcel's carrier (a late lane or a customs hold) all find risks; subscribers see
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Protocol
+from uuid import UUID
 
 from meshfab.domain.events import Event
 from meshfab.domain.orders import PromiseStatus
@@ -14,7 +16,21 @@ from meshfab.store.tables import PromiseRow
 from meshfab.store.uow import UnitOfWork
 
 
-def mark_at_risk(uow: UnitOfWork, promise: PromiseRow, reason: str, now: datetime, best: date | None = None) -> None:
+class Judged(Protocol):
+    """A promise as a risk finder holds it: a stored row, or the plain values a planner reads in bulk."""
+
+    line_id: UUID
+    order_id: UUID
+    delivery_by: date
+    status: str
+    risk: str | None
+    risk_best_by: date | None
+    updated_at: datetime
+
+
+def mark_at_risk(
+    uow: UnitOfWork, promise: PromiseRow | Judged, reason: str, now: datetime, best: date | None = None
+) -> None:
     """Set `promise` at risk with `reason` and emit `promise.at_risk` (with the new best date when known)."""
     promise.status, promise.risk, promise.updated_at = PromiseStatus.at_risk.value, reason, now
     promise.risk_best_by = best
@@ -34,7 +50,7 @@ def mark_at_risk(uow: UnitOfWork, promise: PromiseRow, reason: str, now: datetim
     )
 
 
-def is_news(promise: PromiseRow, best: date | None) -> bool:
+def is_news(promise: PromiseRow | Judged, best: date | None) -> bool:
     """Whether flagging `promise` with the best date `best` tells its buyer something new: the promise was not at
     risk, or the best date is later than the one last told, or there is no date any more.
 
