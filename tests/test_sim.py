@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from meshfab.bootstrap import DEMO_DIR
 from meshfab.domain.errors import InvalidInput
+from meshfab.services.platform import Platform
 from meshfab.sim.demand import arrivals, day_rate
 from meshfab.sim.main import simulate
 from meshfab.sim.report import verdict
+from meshfab.sim.run import _to_schedule
 from meshfab.sim.scenario import load_scenario
+from meshfab.store.tables import FactoryRow, ScheduleRow
 from tests.helpers import busy_machine
 
 DEFAULT = DEMO_DIR / "scenario.yaml"
@@ -153,3 +157,30 @@ def test_the_verdict_says_where_the_cost_per_unit_goes() -> None:
     assert behind.startswith("meshfab keeps 90.00% of promises against fixed-lead-time's 95.00%")
     assert "costs" not in behind
     assert "Run with --compare" in verdict({"meshfab": _kpi(0.9, 0.5, 0.5)})
+
+
+def test_a_scheduling_cycle_takes_new_and_waiting_work_but_not_what_was_just_scheduled(demo: Platform) -> None:
+    now = demo.clock.now()
+    with demo.uow() as uow:
+        a, b, c, d = sorted(uow.session.scalars(select(FactoryRow.id)))[:4]
+        for factory_id, computed_at, waiting in (
+            (a, now, 0),
+            (b, now, 5),
+            (c, now - timedelta(hours=8), 3),
+            (d, now, 0),
+        ):
+            uow.session.add(
+                ScheduleRow(
+                    factory_id=factory_id,
+                    computed_at=computed_at,
+                    status="optimal",
+                    timeline=[],
+                    lines=[],
+                    seconds=0.0,
+                    waiting_lines=waiting,
+                )
+            )
+        uow.commit()
+    # a and b were scheduled at this very instant (new work or not); c waits on its window; e has new work
+    e = "nowhere-yet"
+    assert _to_schedule(demo, {a, e}) == sorted([c, e])
