@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from meshfab.api.app import create_app
 from meshfab.domain.principals import Principal
 from meshfab.services import dashboard, orders, scheduling
 from meshfab.services.keys import create_key
 from meshfab.services.platform import Platform
+from meshfab.store.tables import PromiseRow
 from meshfab.web.common import HERE
 from tests.conftest import Keys
 
@@ -153,7 +157,8 @@ def test_factory_sees_its_lots_and_reports_progress(web: TestClient, demo: Platf
     _order(web)
     factory_id = orders.list_orders(demo, OPERATOR, cursor=None, limit=1)[0][0].lines[0].factory_id
     csrf = _login(web, "factory", create_key(demo, Principal.parse(f"factory:{factory_id}")))
-    web.post("/factory/schedule", data={"csrf": csrf})
+    scheduled = web.post("/factory/schedule", data={"csrf": csrf}, follow_redirects=False)
+    assert "Scheduled" in unquote(scheduled.headers["location"]) and "wait" not in scheduled.headers["location"]
     work = dashboard.factory_work(demo, OPERATOR, str(factory_id))
     assert work and all(w["status"] == "released" for w in work)
     portal = web.get("/factory").text
@@ -164,6 +169,24 @@ def test_factory_sees_its_lots_and_reports_progress(web: TestClient, demo: Platf
     assert card.status_code == 200 and "started" in card.text and "Finish" in card.text
     again = web.post(f"/factory/work-orders/{work[0]['id']}/start", data={"csrf": csrf}, headers={"HX-Request": "1"})
     assert again.status_code == 409
+
+
+def test_a_schedule_that_leaves_work_for_later_says_so(
+    web: TestClient, demo: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(2):
+        _order(web)
+    lines = [o.lines[0] for o in orders.list_orders(demo, OPERATOR, cursor=None, limit=2)[0]]
+    assert lines[0].factory_id == lines[1].factory_id
+    csrf = _login(web, "factory", create_key(demo, Principal.parse(f"factory:{lines[0].factory_id}")))
+    now = demo.clock.now()
+    with demo.uow() as uow:  # one line ships now, the other in three weeks: beyond a one-minute window
+        uow.session.execute(update(PromiseRow).values(ship_at=now + timedelta(days=21)))
+        uow.session.execute(update(PromiseRow).where(PromiseRow.line_id == lines[0].id).values(ship_at=now))
+        uow.commit()
+    monkeypatch.setattr(demo.settings, "schedule_release_days", 1 / (24 * 60))
+    scheduled = web.post("/factory/schedule", data={"csrf": csrf}, follow_redirects=False)
+    assert "1 later line(s) wait for a later schedule" in unquote(scheduled.headers["location"])
 
 
 def test_a_factory_cannot_act_on_another_factorys_work(web: TestClient, demo: Platform) -> None:

@@ -147,7 +147,10 @@ def schedule(request: Request, csrf: Annotated[str | None, Form()] = None) -> Re
         result = scheduling.schedule_factory(platform_of(request), str(session.principal.subject))
     except DomainError as exc:
         return error_page(request, exc)
-    return RedirectResponse(f"/factory?notice={quote('Scheduled: ' + result['status'])}", status_code=303)
+    notice = f"Scheduled: {result['status']}"
+    if result["waiting_lines"]:
+        notice += f"; {result['waiting_lines']} later line(s) wait for a later schedule"
+    return RedirectResponse(f"/factory?notice={quote(notice)}", status_code=303)
 
 
 @router.post("/close-day")
