@@ -216,7 +216,6 @@ class _Promise:
     risk: str | None
     risk_best_by: date | None
     updated_at: datetime
-    changed: bool = False
 
     COLUMNS: ClassVar[tuple[str, ...]] = (
         "line_id",
@@ -233,10 +232,8 @@ class _Promise:
     )
     WRITTEN: ClassVar[tuple[str, ...]] = COLUMNS[3:]
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name != "changed" and getattr(self, name, value) != value:
-            object.__setattr__(self, "changed", True)
-        object.__setattr__(self, name, value)
+    def written(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, c) for c in self.WRITTEN)
 
 
 @dataclass
@@ -246,6 +243,8 @@ class _Rows:
     reservations and factories."""
 
     promises: dict[UUID, _Promise]
+    read_as: dict[UUID, tuple[Any, ...]]
+    """each promise's written columns as read: a promise is written back only if they changed"""
     buckets: dict[BucketKey, Bucket]
     reserved: list[dict[str, Any]] = field(default_factory=list)
     moved: dict[UUID, str] = field(default_factory=dict)
@@ -258,7 +257,7 @@ class _Rows:
         for chunk in in_chunks(line.line_id for line in view.lines.values()):
             for values in uow.session.execute(select(*columns).where(PromiseRow.line_id.in_(chunk))):
                 promises[values[0]] = _Promise(*values)
-        return cls(promises, buckets)
+        return cls(promises, {key: p.written() for key, p in promises.items()}, buckets)
 
     def replace_reservations(self, uow: UnitOfWork) -> None:
         """The moved lines' old reservations go and their new ones come, in one statement per few thousand."""
@@ -270,7 +269,7 @@ class _Rows:
         """The moved lines' factories and the changed promises, a few statements for all of them."""
         moved = [{"id": line_id, "factory_id": factory_id} for line_id, factory_id in self.moved.items()]
         update_rows(uow.session, OrderLineRow, "id", moved)
-        changed = [p for _, p in sorted(self.promises.items()) if p.changed]
+        changed = [p for key, p in sorted(self.promises.items()) if p.written() != self.read_as[key]]
         update_rows(
             uow.session,
             PromiseRow,
