@@ -56,6 +56,7 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         rows = s.execute(
             select(
                 PromiseRow.line_id,
+                PromiseRow.order_id,
                 PromiseRow.factory_id,
                 PromiseRow.status,
                 PromiseRow.delivery_by,
@@ -109,13 +110,7 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         at = flagged.get(str(promise.line_id))
         if at is not None:
             flag_hours.append((deadline - at).total_seconds() / 3600)
-    cost_per_minute = {f.id: f.cost_per_minute for f in factories.values()}
-    shipped_lines = {x for line_ids, _ in parcels for x in line_ids} & measured
-    production = sum(m * cost_per_minute[f].get(c, 0) for line, f, c, m in cost_rows if str(line) in shipped_lines)
-    units = sum(p.quantity for p in rows if str(p.line_id) in shipped_lines)
-    shipping = sum(
-        cost * sum(x in measured for x in line_ids) / len(line_ids) for line_ids, cost in parcels if line_ids
-    )
+    costs = _costs(rows, factories, cost_rows, parcels, measured, record)
     util = _utilisation(record, factories, capacity, start, days)
     orders = len(record.orders) + sum(record.walk_aways.values())
     return {
@@ -132,9 +127,9 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         "lead_time_hours_p50": _pct(lead, 50),
         "lead_time_hours_p95": _pct(lead, 95),
         "delivered_lines": len(lead),
-        "cost_per_unit": round((production + shipping) / units / 100, 2) if units else None,
-        "production_cost_per_unit": round(production / units / 100, 2) if units else None,
-        "shipping_cost_per_unit": round(shipping / units / 100, 2) if units else None,
+        **costs["all"],
+        "cost_per_unit_fastest_buyers": costs["fastest"]["cost_per_unit"],
+        "cost_per_unit_cheapest_buyers": costs["cheapest"]["cost_per_unit"],
         "cost_currency": "USD",
         "setups_per_unit": _rate(record.floor.lots, record.floor.units) if record.floor else None,
         "scrapped_units": record.floor.scrapped if record.floor else 0,
@@ -151,6 +146,50 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         "daily": _daily(record, capacity, kept_by_day, start, days),
         "lead_times": sorted(round(h, 1) for h in lead),
     }
+
+
+def _costs(
+    rows: list[Any],
+    factories: dict[str, _Factory],
+    cost_rows: list[Any],
+    parcels: list[Any],
+    measured: set[str],
+    record: Record,
+) -> dict[str, dict[str, float | None]]:
+    """Production and shipping cost per unit of the measured lines that shipped: of them all, and of the buyers
+    who wanted the fastest offer and of those who wanted the cheapest.
+
+    The split compares like with like: every policy serves the same buyers, so the cost of the buyers who want
+    the cheapest offer shows what a policy costs for the same choice, apart from the speed the others pay for
+    (under a fixed lead time every offer has the same date, so every buyer ends up with the cheapest)."""
+    cost_per_minute = {f.id: f.cost_per_minute for f in factories.values()}
+    shipped = {x for line_ids, _ in parcels for x in line_ids} & measured
+    production: dict[str, float] = defaultdict(float)
+    for line, f, c, minutes in cost_rows:
+        if str(line) in shipped:
+            production[str(line)] += minutes * cost_per_minute[f].get(c, 0)
+    shipping: dict[str, float] = defaultdict(float)
+    for line_ids, cost in parcels:
+        for x in line_ids:
+            if x in measured:
+                shipping[x] += cost / len(line_ids)
+    fastest = {order["id"] for order in record.orders if order.get("fastest")}
+    groups: dict[str, list[Any]] = {"all": [], "fastest": [], "cheapest": []}
+    for p in rows:
+        if str(p.line_id) in shipped:
+            groups["all"].append(p)
+            groups["fastest" if str(p.order_id) in fastest else "cheapest"].append(p)
+    out: dict[str, dict[str, float | None]] = {}
+    for who, lines in groups.items():
+        units = sum(p.quantity for p in lines)
+        made = sum(production[str(p.line_id)] for p in lines)
+        carried = sum(shipping[str(p.line_id)] for p in lines)
+        out[who] = {
+            "cost_per_unit": round((made + carried) / units / 100, 2) if units else None,
+            "production_cost_per_unit": round(made / units / 100, 2) if units else None,
+            "shipping_cost_per_unit": round(carried / units / 100, 2) if units else None,
+        }
+    return out
 
 
 def _utilisation(

@@ -122,6 +122,8 @@ ROWS = [
     ("cost_per_unit", "cost per unit (USD)"),
     ("production_cost_per_unit", "of which production"),
     ("shipping_cost_per_unit", "of which shipping"),
+    ("cost_per_unit_fastest_buyers", "cost per unit, buyers wanting the fastest"),
+    ("cost_per_unit_cheapest_buyers", "cost per unit, buyers wanting the cheapest"),
     ("setups_per_unit", "setups per unit"),
     ("rerouted_lines", "lines re-routed"),
     ("at_risk_flagged", "promises flagged at risk"),
@@ -154,8 +156,9 @@ def verdict(kpis: dict[str, dict[str, Any]]) -> str:
             f"{o['shipping_cost_per_unit']:.2f}): buyers choosing the fastest offer buy faster lanes and "
             "nearer (dearer) factories"
         )
+        like = _like_for_like(m, o)
         if mk > ok:
-            notes.append(f"keeps more promises than {name} ({mk:.2%} vs {ok:.2%}) but {dearer}.")
+            notes.append(f"keeps more promises than {name} ({mk:.2%} vs {ok:.2%}) but {dearer}{like}.")
             continue
         why = [f"keeps {mk:.2%} of promises against {name}'s {ok:.2%}"]
         if (o["walk_away_rate"] or 0) > (m["walk_away_rate"] or 0):
@@ -168,9 +171,17 @@ def verdict(kpis: dict[str, dict[str, Any]]) -> str:
                 f"and its dates are padded: p50 {o['lead_time_hours_p50']} h to deliver vs {m['lead_time_hours_p50']} h"
             )
         if mc > oc:
-            why.append(dearer)
+            why.append(dearer + like)
         notes.append("; ".join(why) + ".")
     return " ".join(f"meshfab {n}" for n in notes)
+
+
+def _like_for_like(m: dict[str, Any], o: dict[str, Any]) -> str:
+    """The cost of the same buyers' same choice: those who want the cheapest offer, under both policies."""
+    mine, theirs = m.get("cost_per_unit_cheapest_buyers"), o.get("cost_per_unit_cheapest_buyers")
+    if mine is None or theirs is None:
+        return ""
+    return f"; for the buyers who want the cheapest offer it costs {mine:.2f} against {theirs:.2f}"
 
 
 def write(out: Path, kpis: dict[str, dict[str, Any]], factories: list[dict[str, Any]], scenario: str) -> None:

@@ -188,7 +188,13 @@ class Simulation:
                 self.record.walked_by_day[day] += 1
                 continue
             self.record.orders.append(
-                {"id": served.order_id, "day": day, "template": arrival.template, "units": arrival.quantity}
+                {
+                    "id": served.order_id,
+                    "day": day,
+                    "template": arrival.template,
+                    "units": arrival.quantity,
+                    "fastest": arrival.wants_fastest,
+                }
             )
 
     def _measure_from(self, env: simpy.Environment, at: float) -> Generator[simpy.Event, Any, None]:
