@@ -110,6 +110,11 @@ def test_whole_runs_are_deterministic_sane_and_reported(tmp_path: Path, database
             assert all(c is not None and c > 0 for c in by_preference), name  # both kinds of buyer shipped
             assert min(by_preference) - 0.01 <= k["cost_per_unit"] <= max(by_preference) + 0.01, name  # a mean
     assert first["nearest"]["rerouted_lines"] == first["fixed-lead-time"]["rerouted_lines"] == 0
+    for name in ("nearest", "fixed-lead-time"):  # the same buyers' cost under both policies
+        same = first[name]["same_buyers_as_meshfab"]
+        assert 0 < same["buyers"] <= min(first[name]["placed"], first["meshfab"]["placed"]), name
+        assert same["cost_per_unit"] > 0 and same["meshfab_cost_per_unit"] > 0, name
+    assert "same_buyers_as_meshfab" not in first["meshfab"] and "cost_by_buyer" not in first["meshfab"]
     assert first["meshfab"]["replans"] > 0 and first["nearest"]["replans"] == 0
     assert all(day["wall_seconds"] > 0 for k in first.values() for day in k["daily"])  # where a slow day shows
 
@@ -137,13 +142,13 @@ def test_an_unknown_policy_is_refused(tmp_path: Path, database_url: str) -> None
         )
 
 
-def _kpi(kept: float, production: float, shipping: float, cheapest_buyers: float | None = None) -> dict[str, Any]:
+def _kpi(kept: float, production: float, shipping: float, same: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "promise_kept_rate": kept,
         "cost_per_unit": round(production + shipping, 2),
         "production_cost_per_unit": production,
         "shipping_cost_per_unit": shipping,
-        "cost_per_unit_cheapest_buyers": cheapest_buyers,
+        "same_buyers_as_meshfab": same,
         "walk_away_rate": 0.1,
         "promises_judged": 100,
         "lead_time_hours_p50": 100.0,
@@ -157,9 +162,10 @@ def test_the_verdict_says_where_the_cost_per_unit_goes() -> None:
     assert "costs 1.45 USD per unit against 0.84" in dearer
     assert "production 0.50 vs 0.43, shipping 0.95 vs 0.41" in dearer
     assert dearer.startswith("meshfab keeps more promises than fixed-lead-time (95.00% vs 90.00%) but costs")
-    assert "cheapest offer" not in dearer  # no like-for-like figure without the split
-    split = verdict({"meshfab": _kpi(0.95, 0.50, 0.95, 0.80), "fixed-lead-time": _kpi(0.90, 0.43, 0.41, 0.84)})
-    assert split.endswith("for the buyers who want the cheapest offer it costs 0.80 against 0.84.")
+    assert "both served" not in dearer  # no like-for-like figure without the shared buyers
+    same = {"buyers": 1200, "cost_per_unit": 0.84, "meshfab_cost_per_unit": 0.80}
+    split = verdict({"meshfab": _kpi(0.95, 0.50, 0.95), "fixed-lead-time": _kpi(0.90, 0.43, 0.41, same)})
+    assert split.endswith("on the 1200 buyers both served it costs 0.80 against 0.84.")
     behind = verdict({"meshfab": _kpi(0.90, 0.40, 0.40), "fixed-lead-time": _kpi(0.95, 0.43, 0.41)})
     assert behind.startswith("meshfab keeps 90.00% of promises against fixed-lead-time's 95.00%")
     assert "costs" not in behind

@@ -131,6 +131,7 @@ def compute(platform: Platform, record: Record, start: datetime, days: int) -> d
         "cost_per_unit_fastest_buyers": costs["fastest"]["cost_per_unit"],
         "cost_per_unit_cheapest_buyers": costs["cheapest"]["cost_per_unit"],
         "cost_currency": "USD",
+        "cost_by_buyer": costs["by_buyer"],
         "setups_per_unit": _rate(record.floor.lots, record.floor.units) if record.floor else None,
         "scrapped_units": record.floor.scrapped if record.floor else 0,
         "utilisation": util,
@@ -155,7 +156,7 @@ def _costs(
     parcels: list[Any],
     measured: set[str],
     record: Record,
-) -> dict[str, dict[str, float | None]]:
+) -> dict[str, Any]:
     """Production and shipping cost per unit of the measured lines that shipped: of them all, and of the buyers
     who wanted the fastest offer and of those who wanted the cheapest.
 
@@ -174,12 +175,17 @@ def _costs(
             if x in measured:
                 shipping[x] += cost / len(line_ids)
     fastest = {order["id"] for order in record.orders if order.get("fastest")}
+    buyer_of = {order["id"]: order["buyer"] for order in record.orders}
     groups: dict[str, list[Any]] = {"all": [], "fastest": [], "cheapest": []}
+    by_buyer: dict[int, list[float]] = {}
     for p in rows:
         if str(p.line_id) in shipped:
             groups["all"].append(p)
             groups["fastest" if str(p.order_id) in fastest else "cheapest"].append(p)
-    out: dict[str, dict[str, float | None]] = {}
+            cost_units = by_buyer.setdefault(buyer_of[str(p.order_id)], [0.0, 0])
+            cost_units[0] += production[str(p.line_id)] + shipping[str(p.line_id)]
+            cost_units[1] += p.quantity
+    out: dict[str, Any] = {"by_buyer": by_buyer}
     for who, lines in groups.items():
         units = sum(p.quantity for p in lines)
         made = sum(production[str(p.line_id)] for p in lines)
@@ -253,3 +259,26 @@ def _daily(
             }
         )
     return out
+
+
+def same_buyers(results: dict[str, dict[str, Any]], by_buyer: dict[str, dict[int, list[float]]]) -> None:
+    """Add to each baseline the cost per unit of the buyers it and `meshfab` both served and shipped, under
+    each: the same buyers with the same orders, so the figure is free of who else each policy served (a
+    policy that turns the impatient away keeps the buyers that cheap, slow lanes suit)."""
+    mine = by_buyer.get("meshfab")
+    if mine is None:
+        return
+    for name, theirs in by_buyer.items():
+        if name == "meshfab":
+            continue
+        shared = sorted(set(mine) & set(theirs))
+        results[name]["same_buyers_as_meshfab"] = {
+            "buyers": len(shared),
+            "cost_per_unit": _per_unit(theirs, shared),
+            "meshfab_cost_per_unit": _per_unit(mine, shared),
+        }
+
+
+def _per_unit(costs: dict[int, list[float]], buyers: list[int]) -> float | None:
+    units = sum(costs[b][1] for b in buyers)
+    return round(sum(costs[b][0] for b in buyers) / units / 100, 2) if units else None

@@ -52,6 +52,7 @@ def simulate(
     base = server_url(data_dir, database_url)
     console = console or Console()
     results: dict[str, dict[str, Any]] = {}
+    by_buyer: dict[str, dict[int, list[float]]] = {}
     factories: list[dict[str, Any]] = []
     total_days = scenario.warmup_days + scenario.days + scenario.drain_days
     with Progress(
@@ -78,6 +79,7 @@ def simulate(
             sim = Simulation(scenario, scenario_path, name, base, data_dir)
             platform = sim.run(demand, tick)
             results[name] = kpi.compute(platform, sim.record, scenario.start, scenario.days)
+            by_buyer[name] = results[name].pop("cost_by_buyer")
             if not factories:
                 with platform.uow() as uow:
                     factories = [
@@ -85,5 +87,6 @@ def simulate(
                         for f in uow.session.query(FactoryRow).order_by(FactoryRow.id)
                     ]
             platform.engine.dispose()
+    kpi.same_buyers(results, by_buyer)
     report.write(out, results, factories, scenario.name)
     return results

@@ -177,11 +177,13 @@ def verdict(kpis: dict[str, dict[str, Any]]) -> str:
 
 
 def _like_for_like(m: dict[str, Any], o: dict[str, Any]) -> str:
-    """The cost of the same buyers' same choice: those who want the cheapest offer, under both policies."""
-    mine, theirs = m.get("cost_per_unit_cheapest_buyers"), o.get("cost_per_unit_cheapest_buyers")
+    """The cost of the same buyers' same orders under both policies (`kpis.same_buyers`): free of the buyers
+    only one of them served."""
+    same = o.get("same_buyers_as_meshfab") or {}
+    mine, theirs = same.get("meshfab_cost_per_unit"), same.get("cost_per_unit")
     if mine is None or theirs is None:
         return ""
-    return f"; for the buyers who want the cheapest offer it costs {mine:.2f} against {theirs:.2f}"
+    return f"; on the {same['buyers']} buyers both served it costs {mine:.2f} against {theirs:.2f}"
 
 
 def write(out: Path, kpis: dict[str, dict[str, Any]], factories: list[dict[str, Any]], scenario: str) -> None:

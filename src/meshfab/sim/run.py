@@ -194,6 +194,7 @@ class Simulation:
                     "template": arrival.template,
                     "units": arrival.quantity,
                     "fastest": arrival.wants_fastest,
+                    "buyer": arrival.number,
                 }
             )
 
