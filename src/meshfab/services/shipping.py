@@ -103,7 +103,7 @@ def _make_parcels(platform: Platform, uow: UnitOfWork, factory_id: str, ready: l
     line_ids = [UUID(line_id) for line_id in ready]
     lines = rows_by_key(uow.session, OrderLineRow, OrderLineRow.id, line_ids)
     orders = _recipients(uow.session, {line.order_id for line in lines.values()})
-    promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, line_ids)  # held: `_at_risk` reads them
+    promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, line_ids)  # `_at_risk` marks them
     configurations = Configurations(uow.templates)
     finished = [
         _finished_line(uow, lines[line_id], orders, configurations, factory_id, factory.location.country, now)
@@ -173,7 +173,7 @@ def _make_parcels(platform: Platform, uow: UnitOfWork, factory_id: str, ready: l
             for item in plan.items:
                 _at_risk(
                     uow,
-                    item.line_id,
+                    promises.get(item.line_id),
                     f"even the fastest service delivers {choice.delivery_date}",
                     now,
                     choice.delivery_date,
@@ -245,8 +245,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _at_risk(uow: UnitOfWork, line_id: UUID, reason: str, now: datetime, best: date | None) -> None:
-    promise = uow.session.get(PromiseRow, line_id)
+def _at_risk(uow: UnitOfWork, promise: PromiseRow | None, reason: str, now: datetime, best: date | None) -> None:
     if promise is not None and promise.status == PromiseStatus.kept.value:
         mark_at_risk(uow, promise, reason, now, best)
 
@@ -305,6 +304,7 @@ def record_scans(
                 countries[order_id], statuses[order_id] = ship_to["country"], OrderStatus(status)
         shipped: list[UUID] = []
         delivered: list[ParcelRow] = []
+        held_late: list[tuple[UUID, date | None]] = []
         for parcel_id, events in scans.items():
             row = rows[parcel_id]
             state = TrackingState.model_validate(row.tracking)
@@ -312,9 +312,7 @@ def record_scans(
                 before, state = state, apply(state, event)
                 held = state.customs_holds > before.customs_holds and row.delivered_at is None  # not once closed
                 if held and promise_broken(state, row.promised_by, countries[row.order_id]):
-                    reason = "held in customs past the promised date"
-                    for line_id in row.line_ids:
-                        _at_risk(uow, UUID(line_id), reason, now, state.expected_delivery)
+                    held_late += [(UUID(line_id), state.expected_delivery) for line_id in row.line_ids]
                 if state.progress is not ParcelStatus.created and _behind(statuses[row.order_id], OrderStatus.shipped):
                     shipped.append(row.order_id)
                     statuses[row.order_id] = OrderStatus.shipped
@@ -330,6 +328,9 @@ def record_scans(
                     )
                 )
             row.tracking, row.status = state.model_dump(mode="json"), state.status.value
+        promises = rows_by_key(uow.session, PromiseRow, PromiseRow.line_id, [line for line, _ in held_late])
+        for line_id, best in held_late:  # one read for them all: a busy poll holds hundreds of parcels
+            _at_risk(uow, promises.get(line_id), "held in customs past the promised date", now, best)
         _advance_orders(uow, shipped, OrderStatus.shipped, now)
         _close_promises(uow, delivered, countries, now)
         uow.commit()
