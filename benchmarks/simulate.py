@@ -7,7 +7,7 @@ Two measurements: the default scenario for `--days` days of demand, and a slice 
 The 100k figure is extrapolated from the slice's rate, and from its slowest day's rate (open work piles up, so
 later days run slower, except that a day of peak demand spreads the day's planning over more buyers), and
 printed as such, never passed off as measured; `--big-days 30` runs the whole scenario and measures it (29
-minutes here). The slice runs three days by default: the rate falls as lots finish and parcels travel (54.6
+to 32 minutes here). The slice runs three days by default: the rate falls as lots finish and parcels travel (54.6
 orders/s over one day, 43.1 over three), so a one-day slice flatters the whole run.
 """
 

@@ -158,11 +158,11 @@ def _costs(
     record: Record,
 ) -> dict[str, Any]:
     """Production and shipping cost per unit of the measured lines that shipped: of them all, and of the buyers
-    who wanted the fastest offer and of those who wanted the cheapest.
+    who wanted the fastest offer and of those who wanted the cheapest; and each buyer's cost and units.
 
-    The split compares like with like: every policy serves the same buyers, so the cost of the buyers who want
-    the cheapest offer shows what a policy costs for the same choice, apart from the speed the others pay for
-    (under a fixed lead time every offer has the same date, so every buyer ends up with the cheapest)."""
+    The split shows what the buyers' own wish costs: a policy that dates offers by capacity gives the fastest
+    to those who want it, while under a fixed lead time every offer has the same date and every buyer ends up
+    with the cheapest. Per buyer, `same_buyers` can compare two policies on the buyers both served."""
     cost_per_minute = {f.id: f.cost_per_minute for f in factories.values()}
     shipped = {x for line_ids, _ in parcels for x in line_ids} & measured
     production: dict[str, float] = defaultdict(float)
@@ -182,9 +182,11 @@ def _costs(
         if str(p.line_id) in shipped:
             groups["all"].append(p)
             groups["fastest" if str(p.order_id) in fastest else "cheapest"].append(p)
-            cost_units = by_buyer.setdefault(buyer_of[str(p.order_id)], [0.0, 0])
-            cost_units[0] += production[str(p.line_id)] + shipping[str(p.line_id)]
-            cost_units[1] += p.quantity
+            buyer = buyer_of.get(str(p.order_id))
+            if buyer is not None:
+                cost_units = by_buyer.setdefault(buyer, [0.0, 0])
+                cost_units[0] += production[str(p.line_id)] + shipping[str(p.line_id)]
+                cost_units[1] += p.quantity
     out: dict[str, Any] = {"by_buyer": by_buyer}
     for who, lines in groups.items():
         units = sum(p.quantity for p in lines)
