@@ -174,17 +174,16 @@ def _costs(
         for x in line_ids:
             if x in measured:
                 shipping[x] += cost / len(line_ids)
-    fastest = {order["id"] for order in record.orders if order.get("fastest")}
-    buyer_of = {order["id"]: order["buyer"] for order in record.orders}
+    placed = {order["id"]: order for order in record.orders}
     groups: dict[str, list[Any]] = {"all": [], "fastest": [], "cheapest": []}
     by_buyer: dict[int, list[float]] = {}
     for p in rows:
         if str(p.line_id) in shipped:
             groups["all"].append(p)
-            groups["fastest" if str(p.order_id) in fastest else "cheapest"].append(p)
-            buyer = buyer_of.get(str(p.order_id))
-            if buyer is not None:
-                cost_units = by_buyer.setdefault(buyer, [0.0, 0])
+            order = placed.get(str(p.order_id), {})
+            groups["fastest" if order.get("fastest") else "cheapest"].append(p)
+            if "buyer" in order:
+                cost_units = by_buyer.setdefault(order["buyer"], [0.0, 0])
                 cost_units[0] += production[str(p.line_id)] + shipping[str(p.line_id)]
                 cost_units[1] += p.quantity
     out: dict[str, Any] = {"by_buyer": by_buyer}
@@ -193,9 +192,9 @@ def _costs(
         made = sum(production[str(p.line_id)] for p in lines)
         carried = sum(shipping[str(p.line_id)] for p in lines)
         out[who] = {
-            "cost_per_unit": round((made + carried) / units / 100, 2) if units else None,
-            "production_cost_per_unit": round(made / units / 100, 2) if units else None,
-            "shipping_cost_per_unit": round(carried / units / 100, 2) if units else None,
+            "cost_per_unit": _usd_per_unit(made + carried, units),
+            "production_cost_per_unit": _usd_per_unit(made, units),
+            "shipping_cost_per_unit": _usd_per_unit(carried, units),
         }
     return out
 
@@ -282,5 +281,9 @@ def same_buyers(results: dict[str, dict[str, Any]], by_buyer: dict[str, dict[int
 
 
 def _per_unit(costs: dict[int, list[float]], buyers: list[int]) -> float | None:
-    units = sum(costs[b][1] for b in buyers)
-    return round(sum(costs[b][0] for b in buyers) / units / 100, 2) if units else None
+    return _usd_per_unit(sum(costs[b][0] for b in buyers), sum(costs[b][1] for b in buyers))
+
+
+def _usd_per_unit(minor: float, units: float) -> float | None:
+    """Cost in minor units over units, as dollars and cents; None when nothing shipped."""
+    return round(minor / units / 100, 2) if units else None
