@@ -121,7 +121,7 @@ def requests(snap: CapacitySnapshot, count: int, rng: np.random.Generator) -> li
                 ops,
                 int(np.ceil(rng.lognormal(3.0, 1.0))),
                 countries[rng.integers(len(countries))],
-                int(rng.integers(100, 5000)),
+                (int(rng.integers(100, 5000)),),
                 NOW + timedelta(minutes=int(rng.integers(0, 240))),
                 1500,
                 "USD",

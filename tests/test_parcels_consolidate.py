@@ -3,19 +3,21 @@
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID, uuid4
 
+import numpy as np
 import pytest
 
 from meshfab.domain.catalog import Packing
 from meshfab.domain.errors import InvalidInput, NotFound
 from meshfab.domain.factories import Factory
 from meshfab.domain.geo import Address
-from meshfab.domain.lanes import Lane
+from meshfab.domain.lanes import Lane, tariff
 from meshfab.engines.parcels import (
     FinishedLine,
     NoLane,
     ParcelTooHeavy,
     choose_service,
     consolidate,
+    parcel_weights,
     shipping_cost,
     size_class,
 )
@@ -141,6 +143,29 @@ def test_cost_rounds_weight_up_to_100_g_and_money_up_to_the_cent() -> None:
     assert shipping_cost(CHEAP, 1).amount == 300 + 8
     with pytest.raises(InvalidInput):
         shipping_cost(CHEAP, 0)
+
+
+@pytest.mark.parametrize(
+    ("qty", "grams", "limit"),
+    [(1, 175, 30_000), (50, 175, 30_000), (51, 175, 30_000), (230, 220, 25_000), (3, 1, 30_000), (500, 120, 30_000)],
+)
+def test_a_line_alone_is_weighed_for_its_quote_as_consolidation_packs_it(qty: int, grams: int, limit: int) -> None:
+    packed = consolidate([line(qty, grams)], FACTORIES, [CHEAP], max_parcel_grams=limit)
+    assert parcel_weights("team-shirt", qty, grams, SHIRT, limit) == tuple(p.weight_grams for p in packed)
+
+
+def test_a_quote_weighs_a_weightless_product_as_shipping_does_and_refuses_a_box_too_heavy() -> None:
+    assert parcel_weights("team-shirt", 2, 0, SHIRT) == parcel_weights("team-shirt", 2, 1, SHIRT) == (702,)
+    with pytest.raises(ParcelTooHeavy):
+        parcel_weights("team-shirt", 50, 175, SHIRT, 5_000)
+
+
+def test_the_tariff_prices_every_lane_at_once_as_each_parcel_is_billed() -> None:
+    lanes = [CHEAP, FAST, lane("odd", 100, "15:00", 300, 125)]
+    weights = parcel_weights("team-shirt", 230, 220, SHIRT, 25_000)
+    at_once = tariff(np.array([x.cost_per_parcel for x in lanes]), np.array([x.cost_per_kg for x in lanes]), weights)
+    assert at_once.tolist() == [sum(shipping_cost(x, w).amount for w in weights) for x in lanes]
+    assert tariff(300, 80, ()) == 0
 
 
 def parcel(ready: datetime = MONDAY_10_SHANGHAI):

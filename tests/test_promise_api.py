@@ -215,3 +215,18 @@ def test_going_dark_flags_every_kept_promise_of_the_factory(client: TestClient, 
 def test_closing_a_past_day_is_refused(client: TestClient, keys: Keys) -> None:
     response = client.post("/v1/factories/yiwu-01/closures", json={"day": "2020-01-01"}, headers=keys("operator"))
     assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "/body/day"
+
+
+def test_a_line_whose_box_no_carrier_takes_is_refused_at_the_quote(client: TestClient, keys: Keys) -> None:
+    """The quote prices the parcels a line fills; a box over the 30 kg parcel limit cannot ship at all."""
+    op = keys("operator")
+    heavy = client.get("/v1/templates/flag", headers=op).json() | {"key": "stone-flag", "weight_grams": "800"}
+    assert client.post("/v1/templates", json=heavy, headers=op).status_code == 201
+    headers = keys(MERCHANT)
+    assert quote(client, headers, "stone-flag", quantity=30).status_code == 200  # one box of 24.6 kg
+    refused = quote(client, headers, "stone-flag", quantity=40)  # a full box: 32.6 kg
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert (
+        problem["errors"][0]["pointer"] == "/body/quantity" and "30000 g parcel limit" in problem["errors"][0]["detail"]
+    )

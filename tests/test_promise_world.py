@@ -93,7 +93,7 @@ def request(
     horizon: int = 60,
     weight: int = 1000,
 ) -> QuoteRequest:
-    return QuoteRequest(ops or (cut(),), quantity, dest, weight, now or at(MONDAY, 7), 1000, "USD", horizon)
+    return QuoteRequest(ops or (cut(),), quantity, dest, (weight,), now or at(MONDAY, 7), 1000, "USD", horizon)
 
 
 def snapshot(
@@ -127,6 +127,6 @@ def test_request_rejects_naive_time_and_empty_lines() -> None:
     import pytest
 
     with pytest.raises(ValueError, match="UTC"):
-        QuoteRequest((cut(),), 1, "GB", 0, datetime(2026, 1, 5, 7), 1, "USD")
+        QuoteRequest((cut(),), 1, "GB", (1,), datetime(2026, 1, 5, 7), 1, "USD")
     with pytest.raises(ValueError, match="operation"):
-        QuoteRequest((), 1, "GB", 0, at(MONDAY, 7), 1, "USD")
+        QuoteRequest((), 1, "GB", (1,), at(MONDAY, 7), 1, "USD")

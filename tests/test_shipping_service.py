@@ -46,6 +46,12 @@ def order_and_finish(
         if promise_today:  # a promise no lane can keep any more
             promise.delivery_by = demo.clock.now().date()
             uow.commit()
+    finish_all(client, keys, factory_id)
+    return order, factory_id
+
+
+def finish_all(client: TestClient, keys: Keys, factory_id: str) -> None:
+    """Schedule the factory and run every released work order through start and finish."""
     floor = keys(f"factory:{factory_id}")
     client.post(f"/v1/factories/{factory_id}/schedule", headers=floor)
     for work in client.get(f"/v1/factories/{factory_id}/work-orders", headers=floor).json():
@@ -53,7 +59,6 @@ def order_and_finish(
             continue  # an earlier order's, done already
         assert client.post(f"/v1/work-orders/{work['id']}/progress", json={"event": "start"}, headers=floor).is_success
         assert client.post(f"/v1/work-orders/{work['id']}/progress", json={"event": "finish"}, headers=floor).is_success
-    return order, factory_id
 
 
 def scan(client: TestClient, headers: dict, parcel_id: str, milestone: str, at: str) -> dict:
@@ -104,6 +109,30 @@ def test_an_order_travels_to_delivery_with_customs_and_its_promise_kept(
     ).json()
     assert level["overall"]["promise_kept_rate"] == 1.0 and level["overall"]["lines"] == 1
     assert list(level["destination_country"]) == ["GB"]
+
+
+@pytest.mark.parametrize("quantity", [4, 90])
+def test_the_shipping_price_quoted_is_what_the_carrier_bills_for_the_lines_parcels(
+    client: TestClient, keys: Keys, demo: Platform, quantity: int
+) -> None:
+    """Boxes weigh too and carriers bill started 100 g: a quote that priced the bare product weight sold every
+    parcel below its bill. 90 flags fill three boxes."""
+    headers = keys(MERCHANT)
+    ship_to = SHIP_TO | {"country": "GB"}
+    body = {"template": "flag", "options": complete_options(client, headers, "flag"), "quantity": quantity}
+    offers = client.post("/v1/quotes", json=body | {"ship_to": ship_to}, headers=headers).json()["offers"]
+    cheapest = min(offers, key=lambda o: o["price"]["amount"])
+    order = {"buyer": {"name": "Ada", "email": "ada@example.com"}, "ship_to": ship_to}
+    placed = client.post("/v1/orders", json=order | {"lines": [{"offer_id": cheapest["offer_id"]}]}, headers=headers)
+    assert placed.status_code == 201, placed.text
+    with demo.uow() as uow:
+        factory_id = uow.session.scalar(
+            select(PromiseRow.factory_id).where(PromiseRow.line_id == UUID(placed.json()["lines"][0]["id"]))
+        )
+    assert factory_id is not None
+    finish_all(client, keys, factory_id)
+    parcels = client.get(f"/v1/orders/{placed.json()['id']}/tracking", headers=headers).json()["parcels"]
+    assert parcels and sum(p["shipping_cost"]["amount"] for p in parcels) == cheapest["shipping_price"]["amount"]
 
 
 def test_a_late_delivery_breaks_the_promise_by_the_hours_late(client: TestClient, keys: Keys, demo: Platform) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import time
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -50,3 +52,19 @@ class Lane(BaseModel):
     @property
     def cross_border_hint(self) -> bool:
         return self.customs_days > 0
+
+
+Rate = TypeVar("Rate")
+
+
+def tariff(per_parcel: Rate, per_kg: Rate, parcel_grams: Iterable[int]) -> Rate:
+    """What a carrier bills for parcels of these weights: per parcel, plus per started 100 g rounded up to the
+    minor unit for each parcel (carriers bill started units).
+
+    The rates may be plain numbers or arrays of every lane's rates: the promise engine prices all lanes at once,
+    and by this very rule, so the shipping price a buyer is quoted is what the carrier bills for the parcel."""
+    total = per_parcel * 0
+    for grams in parcel_grams:
+        hectograms = -(-grams // 100)
+        total = total + per_parcel + -(-(per_kg * hectograms) // 10)
+    return total

@@ -21,6 +21,7 @@ from meshfab.domain.catalog import Template
 from meshfab.domain.errors import Conflict, InvalidInput, Problem
 from meshfab.domain.factories import Factory
 from meshfab.engines.configurator import Configuration, configure
+from meshfab.engines.parcels import ParcelTooHeavy, parcel_weights
 from meshfab.engines.promise import CapacitySnapshot, Offer, OperationNeed, QuoteRequest, Refusal, check
 from meshfab.engines.promise import quote as engine_quote
 from meshfab.services.offer_codec import offer_from_json, offer_to_json
@@ -102,6 +103,10 @@ def plan_line(
             problems or [Problem((*where, "options"), "configuration is incomplete")],
         )
     assert configuration.operations is not None
+    try:
+        parcels = parcel_weights(template.key, quantity, configuration.weight_grams or 1, template.packing)
+    except ParcelTooHeavy as exc:  # it could be made, but no carrier would take it
+        raise InvalidInput(exc.detail, [Problem((*where, "quantity"), exc.detail)]) from None
     request = QuoteRequest(
         operations=tuple(
             OperationNeed(op.capability, op.setup_family, op.setup_minutes, float(op.run_minutes_per_unit), op.sequence)
@@ -109,7 +114,7 @@ def plan_line(
         ),
         quantity=quantity,
         destination_country=country,
-        weight_grams=(configuration.weight_grams or 0) * quantity,
+        parcel_grams=parcels,
         now=platform.clock.now(),
         unit_price=configuration.price.unit,
         currency=template.currency,

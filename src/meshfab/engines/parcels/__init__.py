@@ -10,6 +10,7 @@ from .consolidate import (
     ParcelTooHeavy,
     consolidate,
     next_cutoff,
+    parcel_weights,
     size_class,
 )
 from .service import ServiceChoice, choose_service, delivery_date, evaluate, promise_broken, shipping_cost
@@ -28,6 +29,7 @@ __all__ = [
     "delivery_date",
     "evaluate",
     "next_cutoff",
+    "parcel_weights",
     "promise_broken",
     "shipping_cost",
     "size_class",

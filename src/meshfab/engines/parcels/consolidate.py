@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from meshfab.domain.catalog import Packing
@@ -177,13 +178,54 @@ def consolidate(
 def _pack(
     factory: Factory, address: Address, ship_day: date, lines: list[FinishedLine], limit: int
 ) -> list[ParcelPlan]:
-    boxes: list[tuple[Box, list[tuple[FinishedLine, int]]]] = []
-    by_template: dict[str, list[FinishedLine]] = {}
+    parcels = _parcels(lines, limit)
+    anchor = str(lines[0].order_id)
+    keys = [f"{factory.id}:{anchor}:{ship_day}:{n}" for n in range(len(parcels))]
+    return [_plan(factory, address, ship_day, key, p) for key, p in zip(keys, parcels, strict=True)]
+
+
+class Packable(Protocol):
+    """What packing reads of a line: a finished line, or a line still being quoted."""
+
+    @property
+    def template(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def unit_weight_grams(self) -> int: ...
+    @property
+    def packing(self) -> Packing: ...
+
+
+@dataclass(frozen=True)
+class _Alone:
+    template: str
+    quantity: int
+    unit_weight_grams: int
+    packing: Packing
+
+
+def parcel_weights(
+    template: str, quantity: int, unit_weight_grams: int, packing: Packing, max_parcel_grams: int = MAX_PARCEL_GRAMS
+) -> tuple[int, ...]:
+    """The weights of the parcels a line fills when it ships alone, boxes included: what the quote prices, so
+    that the shipping price a buyer sees is what the carrier bills (a line sharing a parcel costs no more)."""
+    line = _Alone(template, quantity, max(1, unit_weight_grams), packing)
+    return tuple(sum(box.weight_grams for box, _ in parcel) for parcel in _parcels([line], max_parcel_grams))
+
+
+L = TypeVar("L", bound=Packable)
+
+
+def _parcels(lines: Sequence[L], limit: int) -> list[list[tuple[Box, list[tuple[L, int]]]]]:
+    """The lines' units in boxes (per template, in line order) and the boxes laid into parcels under ``limit``."""
+    boxes: list[tuple[Box, list[tuple[L, int]]]] = []
+    by_template: dict[str, list[L]] = {}
     for line in lines:
         by_template.setdefault(line.template, []).append(line)
     for template, group in by_template.items():
         packing = group[0].packing
-        content: list[tuple[FinishedLine, int]] = []
+        content: list[tuple[L, int]] = []
         for line in group:
             left = line.quantity
             while left:
@@ -196,17 +238,15 @@ def _pack(
                     content = []
         if content:
             boxes.append((_box(packing, template, content, limit), content))
-    parcels: list[list[tuple[Box, list[tuple[FinishedLine, int]]]]] = [[]]
+    parcels: list[list[tuple[Box, list[tuple[L, int]]]]] = [[]]
     for entry in boxes:
         if parcels[-1] and sum(b.weight_grams for b, _ in parcels[-1]) + entry[0].weight_grams > limit:
             parcels.append([])
         parcels[-1].append(entry)
-    anchor = str(lines[0].order_id)
-    keys = [f"{factory.id}:{anchor}:{ship_day}:{n}" for n in range(len(parcels))]
-    return [_plan(factory, address, ship_day, key, p) for key, p in zip(keys, parcels, strict=True)]
+    return parcels
 
 
-def _box(packing: Packing, template: str, content: list[tuple[FinishedLine, int]], limit: int) -> Box:
+def _box(packing: Packing, template: str, content: Sequence[tuple[Packable, int]], limit: int) -> Box:
     units = sum(n for _, n in content)
     weight = sum(line.unit_weight_grams * n for line, n in content) + packing.box_weight_grams
     if weight > limit:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from meshfab.domain.errors import InvalidInput
 from meshfab.domain.factories import Factory
-from meshfab.domain.lanes import Lane
+from meshfab.domain.lanes import Lane, tariff
 from meshfab.domain.money import Money
 from meshfab.domain.parcels import TrackingState
 from meshfab.engines.promise.timegrid import DESTINATION_ZONES, FALLBACK_ZONE
@@ -45,8 +45,7 @@ def shipping_cost(lane: Lane, weight_grams: int) -> Money:
     """Lane price of a parcel: per parcel + per started 100 g, rounded up to the minor unit."""
     if weight_grams < 1:
         raise InvalidInput("a parcel weighs at least 1 g")
-    hectograms = -(-weight_grams // 100)
-    return Money(amount=lane.cost_per_parcel + -(-hectograms * lane.cost_per_kg // 10), currency=lane.currency)
+    return Money(amount=tariff(lane.cost_per_parcel, lane.cost_per_kg, [weight_grams]), currency=lane.currency)
 
 
 def delivery_date(instant: datetime, country: str) -> date:

@@ -31,7 +31,10 @@ How time is modelled (aggregate buckets, the checkout horizon of the design):
   record added) gives an arrival instant; its
   calendar date in the destination's latest-running main zone (``timegrid.DESTINATION_ZONES``, UTC+14 for
   countries not listed) is ``delivery_by``. Transit counts calendar hours: carriers' weekends are in p95.
-* **No split.** A line is made by one factory and ships as one parcel: splitting doubles parcels and shipping,
+* **Shipping price** is the lane's tariff (``domain.lanes.tariff``) on the parcels the line fills alone, boxes
+  included (``QuoteRequest.parcel_grams``): what the carrier will bill, not a per-gram estimate below it.
+* **No split.** A line is made by one factory and ships from it (a heavy line may fill several parcels):
+  splitting doubles parcels and shipping,
   mixes batches of one product and makes the plan behind a promise two plans that can break separately. A
   line no single factory can make within the horizon is refused (``capacity_exhausted``); the storefront
   can suggest smaller lines, and the network planner may still move unstarted lines later.
@@ -47,6 +50,8 @@ from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
+
+from meshfab.domain.lanes import tariff
 
 from .plan import Clock, LinePlan, free_minutes, plan_line, position
 from .problem import Offer, QuoteRequest, Refusal, Reservation
@@ -174,7 +179,7 @@ def _score(
     ship_at = lanes.cutoff[pairs, ship_day]
     arrival = ship_at + snapshot.lane_allowance_hours[k] * 60.0
     delivery = lanes.dates.epoch_days(arrival)
-    ship_cost = snapshot.lane_per_parcel[k] + (snapshot.lane_per_kg[k] * request.weight_grams + 999) // 1000
+    ship_cost = tariff(snapshot.lane_per_parcel[k], snapshot.lane_per_kg[k], request.parcel_grams)
     price = request.unit_price * request.quantity + ship_cost
     total = line.cost[f] + ship_cost
     return pairs, delivery, price, total, ship_at, ship_cost

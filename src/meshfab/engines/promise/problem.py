@@ -33,7 +33,8 @@ class QuoteRequest:
     operations: tuple[OperationNeed, ...]
     quantity: int
     destination_country: str
-    weight_grams: int
+    parcel_grams: tuple[int, ...]
+    """the weights of the parcels the line fills when it ships alone (`parcels.parcel_weights`), priced per parcel"""
     now: datetime
     unit_price: int
     currency: str
@@ -45,13 +46,16 @@ class QuoteRequest:
     def __post_init__(self) -> None:
         if not self.operations:
             raise ValueError("a line needs at least one operation")
-        if self.quantity < 1 or self.weight_grams < 0 or self.unit_price < 0 or self.horizon_days < 1:
-            raise ValueError("quantity ≥ 1, horizon ≥ 1 day, weight and unit price ≥ 0")
+        if self.quantity < 1 or self.unit_price < 0 or self.horizon_days < 1:
+            raise ValueError("quantity ≥ 1, horizon ≥ 1 day, unit price ≥ 0")
+        if not self.parcel_grams or min(self.parcel_grams) < 1:
+            raise ValueError("a line ships in at least one parcel, each weighing at least 1 g")
         if not 0 <= self.handover_margin_minutes < 1440:
             raise ValueError("the hand-over margin is at least 0 and less than a day")
         if self.now.tzinfo is None or self.now.utcoffset() != UTC.utcoffset(None):
             raise ValueError("now must be an aware UTC datetime")
         object.__setattr__(self, "operations", tuple(self.operations))
+        object.__setattr__(self, "parcel_grams", tuple(self.parcel_grams))
 
 
 @dataclass(frozen=True)
