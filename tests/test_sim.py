@@ -114,6 +114,11 @@ def test_whole_runs_are_deterministic_sane_and_reported(tmp_path: Path, database
         same = first[name]["same_buyers_as_meshfab"]
         assert 0 < same["buyers"] <= min(first[name]["placed"], first["meshfab"]["placed"]), name
         assert same["cost_per_unit"] > 0 and same["meshfab_cost_per_unit"] > 0, name
+        fast, cheap = same["fastest_buyers"], same["cheapest_buyers"]
+        assert fast["buyers"] + cheap["buyers"] == same["buyers"] and fast["buyers"] > 0 < cheap["buyers"], name
+        for side in ("cost_per_unit", "meshfab_cost_per_unit"):  # the whole is a mean of its two parts
+            parts = (fast[side], cheap[side])
+            assert min(parts) - 0.01 <= same[side] <= max(parts) + 0.01, (name, side)
     assert "same_buyers_as_meshfab" not in first["meshfab"] and "cost_by_buyer" not in first["meshfab"]
     assert first["meshfab"]["replans"] > 0 and first["nearest"]["replans"] == 0
     assert all(day["wall_seconds"] > 0 for k in first.values() for day in k["daily"])  # where a slow day shows
@@ -166,6 +171,17 @@ def test_the_verdict_says_where_the_cost_per_unit_goes() -> None:
     same = {"buyers": 1200, "cost_per_unit": 0.84, "meshfab_cost_per_unit": 0.80}
     split = verdict({"meshfab": _kpi(0.95, 0.50, 0.95), "fixed-lead-time": _kpi(0.90, 0.43, 0.41, same)})
     assert split.endswith("on the 1200 buyers both served it costs 0.80 against 0.84.")
+    cheap = {"buyers": 500, "cost_per_unit": 0.70, "meshfab_cost_per_unit": 0.72}
+    by_wish = verdict(
+        {
+            "meshfab": _kpi(0.95, 0.50, 0.95),
+            "fixed-lead-time": _kpi(0.90, 0.43, 0.41, same | {"cheapest_buyers": cheap}),
+        }
+    )
+    assert by_wish.endswith(
+        "it costs 0.80 against 0.84 (0.72 against 0.70 on the 500 of them who asked for the cheapest offer, the rest "
+        "chose speed)."
+    )
     behind = verdict({"meshfab": _kpi(0.90, 0.40, 0.40), "fixed-lead-time": _kpi(0.95, 0.43, 0.41)})
     assert behind.startswith("meshfab keeps 90.00% of promises against fixed-lead-time's 95.00%")
     assert "costs" not in behind

@@ -176,14 +176,15 @@ def _costs(
                 shipping[x] += cost / len(line_ids)
     placed = {order["id"]: order for order in record.orders}
     groups: dict[str, list[Any]] = {"all": [], "fastest": [], "cheapest": []}
-    by_buyer: dict[int, list[float]] = {}
+    by_buyer: dict[int, list[Any]] = {}
+    """buyer: [cost in minor units, units, wanted the fastest]"""
     for p in rows:
         if str(p.line_id) in shipped:
             groups["all"].append(p)
             order = placed.get(str(p.order_id), {})
             groups["fastest" if order.get("fastest") else "cheapest"].append(p)
             if "buyer" in order:
-                cost_units = by_buyer.setdefault(order["buyer"], [0.0, 0])
+                cost_units = by_buyer.setdefault(order["buyer"], [0.0, 0, bool(order.get("fastest"))])
                 cost_units[0] += production[str(p.line_id)] + shipping[str(p.line_id)]
                 cost_units[1] += p.quantity
     out: dict[str, Any] = {"by_buyer": by_buyer}
@@ -262,10 +263,13 @@ def _daily(
     return out
 
 
-def same_buyers(results: dict[str, dict[str, Any]], by_buyer: dict[str, dict[int, list[float]]]) -> None:
+def same_buyers(results: dict[str, dict[str, Any]], by_buyer: dict[str, dict[int, list[Any]]]) -> None:
     """Add to each baseline the cost per unit of the buyers it and `meshfab` both served and shipped, under
     each: the same buyers with the same orders, so the figure is free of who else each policy served (a
-    policy that turns the impatient away keeps the buyers that cheap, slow lanes suit)."""
+    policy that turns the impatient away keeps the buyers that cheap, slow lanes suit). Split by the buyers'
+    wish too: on the buyers who asked for the cheapest offer both policies were asked for the same thing, so
+    what is left of the gap there is the platform's; on those who asked for the fastest it is the speed they
+    chose (and paid for in the offer's price)."""
     mine = by_buyer.get("meshfab")
     if mine is None:
         return
@@ -273,14 +277,21 @@ def same_buyers(results: dict[str, dict[str, Any]], by_buyer: dict[str, dict[int
         if name == "meshfab":
             continue
         shared = sorted(set(mine) & set(theirs))
-        results[name]["same_buyers_as_meshfab"] = {
-            "buyers": len(shared),
-            "cost_per_unit": _per_unit(theirs, shared),
-            "meshfab_cost_per_unit": _per_unit(mine, shared),
+        results[name]["same_buyers_as_meshfab"] = _compared(mine, theirs, shared) | {
+            f"{wish}_buyers": _compared(mine, theirs, [b for b in shared if mine[b][2] == fastest])
+            for wish, fastest in (("fastest", True), ("cheapest", False))
         }
 
 
-def _per_unit(costs: dict[int, list[float]], buyers: list[int]) -> float | None:
+def _compared(mine: dict[int, list[Any]], theirs: dict[int, list[Any]], buyers: list[int]) -> dict[str, Any]:
+    return {
+        "buyers": len(buyers),
+        "cost_per_unit": _per_unit(theirs, buyers),
+        "meshfab_cost_per_unit": _per_unit(mine, buyers),
+    }
+
+
+def _per_unit(costs: dict[int, list[Any]], buyers: list[int]) -> float | None:
     return _usd_per_unit(sum(costs[b][0] for b in buyers), sum(costs[b][1] for b in buyers))
 
 

@@ -52,7 +52,7 @@ def simulate(
     base = server_url(data_dir, database_url)
     console = console or Console()
     results: dict[str, dict[str, Any]] = {}
-    by_buyer: dict[str, dict[int, list[float]]] = {}
+    by_buyer: dict[str, dict[int, list[Any]]] = {}
     factories: list[dict[str, Any]] = []
     total_days = scenario.warmup_days + scenario.days + scenario.drain_days
     with Progress(

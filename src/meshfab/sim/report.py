@@ -183,7 +183,14 @@ def _like_for_like(m: dict[str, Any], o: dict[str, Any]) -> str:
     mine, theirs = same.get("meshfab_cost_per_unit"), same.get("cost_per_unit")
     if mine is None or theirs is None:
         return ""
-    return f"; on the {same['buyers']} buyers both served it costs {mine:.2f} against {theirs:.2f}"
+    said = f"; on the {same['buyers']} buyers both served it costs {mine:.2f} against {theirs:.2f}"
+    cheap = same.get("cheapest_buyers") or {}
+    if cheap.get("meshfab_cost_per_unit") is not None and cheap.get("cost_per_unit") is not None:
+        said += (
+            f" ({cheap['meshfab_cost_per_unit']:.2f} against {cheap['cost_per_unit']:.2f} on the "
+            f"{cheap['buyers']} of them who asked for the cheapest offer, the rest chose speed)"
+        )
+    return said
 
 
 def write(out: Path, kpis: dict[str, dict[str, Any]], factories: list[dict[str, Any]], scenario: str) -> None:
