@@ -17,7 +17,7 @@ from meshfab.domain.merchants import Buyer
 from meshfab.domain.orders import Order
 from meshfab.domain.principals import Principal
 from meshfab.engines import routing
-from meshfab.services import factories, network, orders, promise
+from meshfab.services import factories, network, orders
 from meshfab.services.network_problem import NetworkView
 from meshfab.services.platform import Platform
 from meshfab.store.capacity import lock_buckets, write_reserved
@@ -126,26 +126,6 @@ def test_a_moved_line_keeps_a_service_as_fast_as_the_one_the_buyer_chose(demo: P
             assert routes[lane_id] == min(routes.values())
     assert downgrades  # the case this guards against does occur here
     assert_books_balance(demo)
-
-
-def test_the_plan_prices_and_dates_each_line_on_the_lane_it_ships_on(demo: Platform) -> None:
-    """Buyers who pay for the fastest offer ship express: priced and dated on the cheapest lane of their route
-    instead, their lines looked days late where they stood (and a move to a slow, cheap lane looked a saving)."""
-    options = first_complete(demo, "flag")
-    ship_to = Address(name="Ada", line1="1 High St", city="Leeds", postal_code="LS1", country="GB")
-    shipping, lanes = 0, set()
-    for quantity in (3, 5, 60):
-        offers = promise.quote(demo, str(MERCHANT), "flag", options, quantity, "GB")
-        fastest = min(offers, key=lambda q: (q.offer.delivery_by, q.offer.price))
-        assert fastest.offer.lane_id != max(offers, key=lambda q: q.offer.delivery_by).offer.lane_id
-        command = orders.PlaceOrder(
-            Buyer(name="Ada", email="ada@example.com"), ship_to, [orders.LineRequest(offer_id=fastest.id)]
-        )
-        orders.place_order(demo, MERCHANT, command)
-        shipping, lanes = shipping + fastest.offer.shipping_cost, lanes | {fastest.offer.lane_id}
-    run = network.get_run(demo, OPERATOR, network.replan_network(demo, trigger="test", time_limit=2))
-    assert run["cost_before"]["lateness"] == 0 and run["cost_before"]["shipping"] == shipping, (run, lanes)
-    assert run["moved"] == [] and run["at_risk"] == []
 
 
 def test_replanning_a_plan_just_made_moves_nothing(demo: Platform) -> None:

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from meshfab.engines.configurator import Configuration, configure
-from meshfab.engines.parcels import ParcelTooHeavy, parcel_weights
 from meshfab.store.repositories import TemplateRepository
 
 
@@ -29,14 +28,3 @@ class Configurations:
             template = self.templates.get(template_key)
             self._known[key] = None if template is None else configure(template, options, quantity=quantity)
         return self._known[key]
-
-    def parcels_of(self, template_key: str, options: dict[str, Any], quantity: int) -> tuple[int, ...] | None:
-        """The weights of the parcels the line fills alone, as its quote weighed them; None when its template is
-        gone. A line stored before quotes refused boxes over the parcel limit counts as one parcel of its weight."""
-        config, template = self.of(template_key, options, quantity), self.templates.get(template_key)
-        if config is None or template is None:
-            return None
-        try:
-            return parcel_weights(template_key, quantity, config.weight_grams or 1, template.packing)
-        except ParcelTooHeavy:
-            return (max(1, (config.weight_grams or 1) * quantity),)

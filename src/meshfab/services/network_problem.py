@@ -5,21 +5,17 @@ shipped that day", the quote's best case (the service then dates the real hand-o
 the lane cutoff, and judges the promise on that). A factory's days before its own local today offer no room
 (factories east of the earliest zone have already lived them); its local today offers room only while there
 are working minutes left. A line's capacity at its own factory counts its own reservations as free (it is
-being re-planned, so its minutes are on the table); every other reservation stays taken.
-
-A line ships on the lane of its accepted promise while it stays in that lane's region; a line that moves keeps
-the service its buyer chose: it ships on the cheapest lane of the new route no slower than its own
-(`NetworkView.lane_for`). The plan prices and dates every line on exactly that lane, per region: the lane's
-tariff on the parcels the line fills, as the quote priced it, and the lane's transit. (Priced by the cheapest
-lane of a route instead, a line sold express looked days late where it stood, and its move looked cheap.)
-Lines alike in destination, own lane and parcels share their lanes in the engine's problem.
+being re-planned, so its minutes are on the table); every other reservation stays taken. Each (region,
+destination country) is priced in the plan by its cheapest lane: the plan trades cost against lateness with
+that lane. A line that moves keeps the service its buyer chose: it ships on a lane of the new route no slower
+than its own (`NetworkView.lane_for`), and its promise is judged on that lane.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -28,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meshfab.domain.factories import Factory, FactoryStatus
-from meshfab.domain.lanes import Lane, tariff
+from meshfab.domain.lanes import Lane
 from meshfab.domain.orders import OrderStatus, PromiseStatus
 from meshfab.engines import routing
 from meshfab.engines.promise.timegrid import destination_zone
@@ -66,8 +62,6 @@ class PlannedLine:
     reservations: list[Held]
     lane_id: str = ""
     """the lane of the accepted promise: the service the buyer chose (and may have paid for)"""
-    parcel_grams: tuple[int, ...] = (1,)
-    """the parcels the line fills, as its quote weighed them: what a lane's tariff is charged on"""
 
 
 @dataclass(frozen=True)
@@ -75,35 +69,38 @@ class NetworkView:
     problem: routing.RoutingProblem
     base: date
     factories: dict[str, Factory]
+    lanes: dict[tuple[str, str], Lane]
     lines: dict[str, PlannedLine]
     buckets: int
-    routes: dict[tuple[str, str], list[Lane]]
-    """every lane per (origin region, destination country)"""
-    every_lane: dict[str, Lane]
+    transit: dict[tuple[str, str], int]
+    """days from ship day to delivery date per (region, destination country), as the quote counts them"""
     handover_margin: timedelta = timedelta(0)
     """a moved line ships at a cutoff only if ready this long before it, as the quote has it"""
+    every_lane: dict[str, Lane] = field(default_factory=dict)
 
     def day(self, index: int) -> date:
         return self.base + timedelta(days=index)
 
     def lane_for(self, line: PlannedLine, region: str) -> Lane:
-        """The lane a line ships on from ``region`` (see the module's docstring), as the plan priced it."""
-        return lane_for(self.every_lane.get(line.lane_id), self.routes, line.country, region)
-
-
-def lane_for(own: Lane | None, routes: dict[tuple[str, str], list[Lane]], country: str, region: str) -> Lane:
-    """A line's own lane when that is where the lane starts, else the cheapest lane from ``region`` that is no
-    slower (a move must not downgrade the service the buyer chose), else the fastest; without a lane of its own,
-    the cheapest. ``routes`` lists every lane per (origin region, destination country)."""
-    if own is not None and own.origin_region == region and own.destination_country == country:
-        return own
-    found = routes[(region, country)]
-    if own is None:
-        return min(found, key=lambda x: (x.cost_per_parcel, _hours(x), x.id))
-    fast_enough = [lane for lane in found if _hours(lane) <= _hours(own)]
-    if fast_enough:
-        return min(fast_enough, key=lambda x: (x.cost_per_parcel, _hours(x), x.id))
-    return min(found, key=lambda x: (_hours(x), x.cost_per_parcel, x.id))
+        """The lane a line ships on from ``region``: its own when that is where the lane starts, else the cheapest
+        lane from there that is no slower (a move must not downgrade the service the buyer chose), else the
+        fastest. The plan itself prices every line with the cheapest lane of its route; this is what is applied
+        and judged."""
+        own = self.every_lane.get(line.lane_id)
+        if own is not None and own.origin_region == region and own.destination_country == line.country:
+            return own
+        routes = [
+            lane
+            for lane in self.every_lane.values()
+            if lane.origin_region == region and lane.destination_country == line.country
+        ]
+        if own is None or not routes:
+            return self.lanes[(region, line.country)]
+        needed = _hours(own)
+        fast_enough = [lane for lane in routes if _hours(lane) <= needed]
+        if fast_enough:
+            return min(fast_enough, key=lambda x: (x.cost_per_parcel, _hours(x), x.id))
+        return min(routes, key=lambda x: (_hours(x), x.cost_per_parcel, x.id))
 
 
 def _hours(lane: Lane) -> float:
@@ -123,15 +120,20 @@ def transit_days(lane: Lane, origin: Factory | None, ship_day: date) -> int:
     return (arrives.astimezone(ZoneInfo(destination_zone(lane.destination_country))).date() - ship_day).days
 
 
+def cheapest_lanes(lanes: list[Lane]) -> dict[tuple[str, str], Lane]:
+    chosen: dict[tuple[str, str], Lane] = {}
+    for lane in sorted(lanes, key=lambda x: (x.cost_per_parcel, x.transit_hours_p95, x.id)):
+        chosen.setdefault((lane.origin_region, lane.destination_country), lane)
+    return chosen
+
+
 def read_network(
     session: Session, now: datetime, horizon: int, weights: routing.Weights, handover_margin_minutes: int = 0
 ) -> NetworkView:
     factories = {f.id: f for f in FactoryRepository(session).list()}
     base = min((f.local_day(now) for f in factories.values()), default=now.astimezone(UTC).date())
     every_lane = LaneRepository(session).list()
-    routes: dict[tuple[str, str], list[Lane]] = defaultdict(list)
-    for lane in every_lane:
-        routes[(lane.origin_region, lane.destination_country)].append(lane)
+    lanes = cheapest_lanes(every_lane)
     lines = _unstarted_lines(session, base)
     mine: dict[tuple[str, str, date], int] = defaultdict(int)
     for line in lines.values():
@@ -168,22 +170,11 @@ def read_network(
             )
         )
     in_region = {f.location.region: f for f in sorted(factories.values(), key=lambda f: f.id)}
-    by_id = {lane.id: lane for lane in every_lane}
-    days_of: dict[str, int] = {}  # transit per lane, in days as the quote counts them
-    services: dict[tuple[str, str, tuple[int, ...]], str] = {}  # what a line ships as -> the plan's destination
-    engine_lanes: list[routing.Lane] = []
-    for line in lines.values():
-        service = (line.country, line.lane_id, line.parcel_grams)
-        if service in services:
-            continue
-        services[service] = destination = f"{line.country}:{line.lane_id}:{'+'.join(map(str, line.parcel_grams))}"
-        own = by_id.get(line.lane_id)
-        for region in sorted({r for r, c in routes if c == line.country}):
-            lane = lane_for(own, routes, line.country, region)
-            if lane.id not in days_of:
-                days_of[lane.id] = transit_days(lane, in_region.get(region), base)
-            cost = tariff(lane.cost_per_parcel, lane.cost_per_kg, line.parcel_grams)
-            engine_lanes.append(routing.Lane(region, destination, days_of[lane.id], float(cost)))
+    transit = {key: transit_days(lane, in_region.get(key[0]), base) for key, lane in lanes.items()}
+    engine_lanes = tuple(
+        routing.Lane(origin, country, transit[(origin, country)], float(lane.cost_per_parcel))
+        for (origin, country), lane in sorted(lanes.items())
+    )
     engine_lines = []
     for key, line in sorted(lines.items()):
         days = [(r.day - base).days for r in line.reservations]
@@ -192,7 +183,7 @@ def read_network(
             routing.Line(
                 id=key,
                 quantity=1,
-                ship_to=services[(line.country, line.lane_id, line.parcel_grams)],
+                ship_to=line.country,
                 promised_day=(line.promised - base).days,
                 operations=tuple(routing.Operation(cap, float(m), 0.0) for cap, m in sorted(line.minutes.items())),
                 current_factory=current if current in factories else None,
@@ -202,12 +193,14 @@ def read_network(
     problem = routing.RoutingProblem(
         lines=tuple(engine_lines),
         factories=tuple(engine_factories),
-        lanes=tuple(engine_lanes),
+        lanes=engine_lanes,
         horizon_days=horizon,
         weights=weights,
     )
     margin = timedelta(minutes=handover_margin_minutes)
-    return NetworkView(problem, base, factories, lines, len(stored), dict(routes), by_id, margin)
+    return NetworkView(
+        problem, base, factories, lanes, lines, len(stored), transit, margin, {lane.id: lane for lane in every_lane}
+    )
 
 
 def _minutes_left(factory: Factory, now: datetime) -> bool:
@@ -276,13 +269,12 @@ def _unstarted_lines(session: Session, base: date) -> dict[str, PlannedLine]:
     lines: dict[str, PlannedLine] = {}
     for line_id, order_id, template_key, options, quantity, delivery_by, ship_to, lane_id in rows:
         config = configurations.of(template_key, options, quantity)
-        parcels = configurations.parcels_of(template_key, options, quantity)
-        if config is None or parcels is None:
+        if config is None:
             continue
         minutes: dict[str, int] = defaultdict(int)
         for op in config.operations or []:
             minutes[op.capability] += math.ceil(op.setup_minutes + op.run_minutes_per_unit * quantity)
         lines[str(line_id)] = PlannedLine(
-            line_id, order_id, ship_to["country"], delivery_by, dict(minutes), held[line_id], lane_id, parcels
+            line_id, order_id, ship_to["country"], delivery_by, dict(minutes), held[line_id], lane_id
         )
     return lines
