@@ -177,20 +177,32 @@ def test_the_floor_starts_and_finishes_work_and_the_order_follows(
     assert client.get("/v1/orders", headers=keys("merchant:teamkit")).json()["items"][0]["status"] == "produced"
 
 
-def test_scrap_creates_replacement_work(client: TestClient, keys: Keys, demo: Platform) -> None:
+def test_scrap_creates_replacement_work_and_tells_the_scheduler_at_once(
+    client: TestClient, keys: Keys, demo: Platform
+) -> None:
     factory_id, _ = scheduled(demo, count=1, quantity=5)
+    told: list[tuple[str, bool]] = []
+    demo.on_new_work = lambda factory, at_once: told.append((factory, at_once))
     floor = keys(f"factory:{factory_id}")
     lot = client.get(f"/v1/factories/{factory_id}/work-orders", headers=floor).json()[0]
+    demo.clock.advance(timedelta(hours=1))  # type: ignore[attr-defined]  # the floor reports later on
     client.post(f"/v1/work-orders/{lot['id']}/progress", json={"event": "start"}, headers=floor)
     bad = client.post(f"/v1/work-orders/{lot['id']}/progress", json={"event": "scrap", "quantity": 999}, headers=floor)
-    assert bad.status_code == 422
+    assert bad.status_code == 422 and told == []  # a refused report makes no work
     scrapped = client.post(
         f"/v1/work-orders/{lot['id']}/progress", json={"event": "scrap", "quantity": 2}, headers=floor
     )
     assert scrapped.status_code == 200 and scrapped.json()["scrap"] == 2
-    work = client.get(f"/v1/factories/{factory_id}/work-orders", headers=floor).json()
-    remakes = [w for w in work if w["id"] != lot["id"] and w["line_ids"] == lot["line_ids"][:1]]
-    assert remakes and remakes[0]["quantity"] == 2 and remakes[0]["status"] == "released"
+    assert told == [(factory_id, True)]
+
+    def remakes() -> list[dict[str, Any]]:
+        work = client.get(f"/v1/factories/{factory_id}/work-orders", headers=floor).json()
+        return [w for w in work if w["id"] != lot["id"] and w["line_ids"] == lot["line_ids"][:1]]
+
+    assert [(w["quantity"], w["status"]) for w in remakes()] == [(2, "replacement")]  # the report did not solve
+    due, failed = scheduling.schedule_cycle(demo, [factory for factory, _ in told], time_limit=3)
+    assert due == [factory_id] and failed == {}
+    assert [(w["quantity"], w["status"]) for w in remakes()] == [(2, "released")]
 
 
 def test_a_schedule_that_misses_the_cutoff_flags_the_promise_at_once(demo: Platform) -> None:

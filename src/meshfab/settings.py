@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     replan_lateness_per_day_squared: int = Field(1_000, ge=0)
     replan_move: int = Field(200, ge=0)
     """minor units per line moved to another factory: a move re-picks materials and is a new risk to the date"""
+    schedule_minutes: float = 10.0
+    """`meshfab serve` schedules the factories with new orders this often (0: only when asked); a scrap's
+    replacement lot is scheduled at once"""
     schedule_seconds: float = 3.0
     schedule_seconds_per_operation: float = 0.0
     """above 0: a factory's solve gets this many seconds per operation (at least 0.1), `schedule_seconds` at most"""

@@ -14,6 +14,7 @@ from meshfab.services.background import PeriodicJob
 from meshfab.services.lane_learning import learn_lane_transit
 from meshfab.services.platform import Platform
 from meshfab.services.replanner import Replanner
+from meshfab.services.scheduler import Scheduler
 from meshfab.services.webhooks import relay as relay_webhooks
 from meshfab.web import mount as mount_web
 
@@ -21,21 +22,25 @@ LEARN_EVERY_SECONDS = 3600.0  # lanes' real transit is relearnt hourly: it moves
 
 
 def create_app(platform: Platform, *, background: bool = False) -> FastAPI:
-    """`background` starts the periodic network re-plan (as `meshfab serve` does); tests drive it directly."""
+    """`background` starts the periodic network re-plan and scheduling cycle (as `meshfab serve` does); tests
+    drive them directly."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        replanner, relay, learner = None, None, None
+        replanner, scheduler, relay, learner = None, None, None, None
         if background and platform.settings.replan_minutes > 0:
             replanner = Replanner(platform, every_minutes=platform.settings.replan_minutes)
             replanner.start()
+        if background and platform.settings.schedule_minutes > 0:
+            scheduler = Scheduler(platform, every_minutes=platform.settings.schedule_minutes)
+            scheduler.start()
         if background:
             relay = PeriodicJob("outbox-relay", 2.0, lambda: relay_webhooks(platform))
             relay.start()
             learner = PeriodicJob("lane-learning", LEARN_EVERY_SECONDS, lambda: learn_lane_transit(platform))
             learner.start()
         yield
-        for job in (replanner, relay, learner):
+        for job in (replanner, scheduler, relay, learner):
             if job is not None:
                 job.stop()
 

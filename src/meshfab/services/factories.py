@@ -73,6 +73,8 @@ def set_status(platform: Platform, principal: Principal, factory_id: str, status
     platform.capacity.invalidate()
     if previous is not status and status is not FactoryStatus.active:
         platform.on_change(f"factory-{status.value}")
+    elif previous is not status:
+        platform.on_new_work(factory_id, False)  # back at work: its schedule was made for a factory that stood still
     return factory
 
 

@@ -244,6 +244,8 @@ def _place(
         uow.commit()
     for line in lines:
         platform.capacity.applied(line.offer)
+    for factory_id in sorted({line.offer.factory_id for line in lines}):
+        platform.on_new_work(factory_id, False)
     return order
 
 

@@ -95,6 +95,31 @@ def schedule_factory(platform: Platform, factory_id: str, *, time_limit: float |
     return get_schedule(platform, Principal.parse("operator"), factory_id)
 
 
+def factories_due(platform: Platform, told: Iterable[str]) -> list[str]:
+    """The factories a scheduling cycle schedules: those told of new work since the last cycle and those whose
+    schedule left work beyond its release window (time moves the window on), but not those scheduled at this
+    very instant (by a re-plan of the same tick, which saw every order so far)."""
+    now = platform.clock.now()
+    with platform.uow() as uow:
+        rows = uow.session.execute(select(ScheduleRow.factory_id, ScheduleRow.waiting_lines, ScheduleRow.computed_at))
+        waiting, fresh = set(), set()
+        for factory_id, lines, computed_at in rows:
+            if lines:
+                waiting.add(factory_id)
+            if computed_at == now:
+                fresh.add(factory_id)
+    return sorted((set(told) | waiting) - fresh)
+
+
+def schedule_cycle(
+    platform: Platform, told: Iterable[str], *, time_limit: float | None = None, seed: int = 0
+) -> tuple[list[str], dict[str, Exception]]:
+    """One pass of the scheduling cycle (`meshfab serve` and the twin run the same): the due factories are
+    scheduled; returns them and those whose schedule failed, with the error."""
+    due = factories_due(platform, told)
+    return due, schedule_factories(platform, due, time_limit=time_limit, seed=seed)
+
+
 def schedule_factories(
     platform: Platform,
     factory_ids: Iterable[str],
@@ -388,7 +413,8 @@ def get_schedule(platform: Platform, principal: Principal, factory_id: str) -> d
 def report_progress(
     platform: Platform, principal: Principal, work_order_id: UUID, event: Progress, quantity: int | None = None
 ) -> dict[str, Any]:
-    """Start, finish or scrap, from the floor. Scrap creates replacement work and reschedules at once."""
+    """Start, finish or scrap, from the floor. Scrap creates replacement work, and the scheduling cycle is told
+    to schedule it at once: the report returns without waiting for a solve (seconds of CP-SAT)."""
     require_role(principal, {Role.operator, Role.factory}, "report progress")
     now = platform.clock.now()
     with platform.uow() as uow:
@@ -435,7 +461,7 @@ def report_progress(
         uow.commit()
         answer = {"id": str(work_order_id), "status": row.status, "scrap": row.scrap}
     if event is Progress.scrap:
-        schedule_factory(platform, factory_id)
+        platform.on_new_work(factory_id, True)
     if event is Progress.finish:
         answer["parcels"] = [str(p) for p in parcel_finished_lines(platform, factory_id)]
     return answer

@@ -30,7 +30,7 @@ from meshfab.services.factories import set_status
 from meshfab.services.lane_learning import learn_lane_transit
 from meshfab.services.network import replan_network
 from meshfab.services.platform import Platform
-from meshfab.services.scheduling import schedule_factories
+from meshfab.services.scheduling import schedule_cycle
 from meshfab.services.world import load_world
 from meshfab.settings import Settings
 from meshfab.sim.carriers import Shipping
@@ -41,7 +41,7 @@ from meshfab.sim.policies import OPERATOR, make_policy
 from meshfab.sim.scenario import Scenario
 from meshfab.store import migrate
 from meshfab.store.database import make_engine, to_sqlalchemy_url
-from meshfab.store.tables import FactoryRow, PromiseRow, ScheduleRow
+from meshfab.store.tables import FactoryRow, PromiseRow
 
 DAY = 24 * 60
 
@@ -92,22 +92,6 @@ def seeded_ids(seed: int) -> Iterator[None]:
         uuid.uuid4 = original  # type: ignore[assignment]
 
 
-def _to_schedule(platform: Platform, dirty: set[str]) -> list[str]:
-    """The factories a scheduling cycle schedules: those with new work since their last schedule and those whose
-    schedule left work beyond its release window (time moves the window on), but not those scheduled at this
-    very instant (by the re-plan of the same tick, which saw every order so far)."""
-    now = platform.clock.now()
-    with platform.uow() as uow:
-        rows = uow.session.execute(select(ScheduleRow.factory_id, ScheduleRow.waiting_lines, ScheduleRow.computed_at))
-        waiting, fresh = set(), set()
-        for factory_id, lines, computed_at in rows:
-            if lines:
-                waiting.add(factory_id)
-            if computed_at == now:
-                fresh.add(factory_id)
-    return sorted((dirty | waiting) - fresh)
-
-
 class Simulation:
     def __init__(self, scenario: Scenario, scenario_path: Path, policy: str, base_url: str, data_dir: Path) -> None:
         self.scenario, self.policy_name = scenario, policy
@@ -137,6 +121,7 @@ class Simulation:
         env = simpy.Environment()
         clock = SimClock(env, s.run_start)
         platform = Platform(engine=make_engine(url, pool_size=4, scratch=True), settings=settings, clock=clock)
+        platform.on_new_work = self._told(platform)
         scheduling.forget_schedules()  # they belong to one run: another policy's schedules must not leak in
         with seeded_ids(s.seed):
             load_world(platform, self.world)
@@ -178,8 +163,6 @@ class Simulation:
             yield env.timeout(clock.until(arrival.at))
             with self._timed("serve"):
                 served = policy.serve(arrival)
-            if served.order_id is not None:
-                self.dirty.add(served.offer.factory_id)
             if arrival.at < self.scenario.start:
                 continue  # warm-up: served, not measured
             day = arrival.at.date().isoformat()
@@ -198,6 +181,18 @@ class Simulation:
                 }
             )
 
+    def _told(self, platform: Platform) -> Callable[[str, bool], None]:
+        """The twin's end of `Platform.on_new_work`: the factory joins the next scheduling cycle, or is scheduled
+        at this very instant when the floor waits for it (as `meshfab serve`'s scheduler wakes at once)."""
+
+        def told(factory_id: str, at_once: bool) -> None:
+            if at_once:
+                scheduling.schedule_factory(platform, factory_id)
+            else:
+                self.dirty.add(factory_id)
+
+        return told
+
     def _measure_from(self, env: simpy.Environment, at: float) -> Generator[simpy.Event, Any, None]:
         """At the end of the warm-up the run's own counters start again from zero."""
         yield env.timeout(at)
@@ -212,11 +207,11 @@ class Simulation:
         while True:
             yield env.timeout(every)
             with self._timed("schedule"):
-                dirty, self.dirty = _to_schedule(platform, self.dirty), set()
-                failed = schedule_factories(platform, dirty, time_limit=self.scenario.planning.schedule_seconds)
+                told, self.dirty = self.dirty, set()
+                due, failed = schedule_cycle(platform, told, time_limit=self.scenario.planning.schedule_seconds)
             if failed:
                 raise next(iter(failed.values()))
-            self.record.schedules += len(dirty)
+            self.record.schedules += len(due)
 
     def _planner(self, env: simpy.Environment, platform: Platform) -> Generator[simpy.Event, Any, None]:
         every = self.scenario.planning.replan_every_hours * 60
@@ -248,8 +243,7 @@ class Simulation:
         if self.policy_name == "meshfab":
             self._replan(platform, "factory-dark")
         yield env.timeout(days * DAY)
-        set_status(platform, OPERATOR, factory, FactoryStatus.active)
-        self.dirty.add(factory)
+        set_status(platform, OPERATOR, factory, FactoryStatus.active)  # which tells the scheduling cycle
 
     def _days(
         self, env: simpy.Environment, platform: Platform, progress: Callable[[int, Record, dict[str, int]], None]
