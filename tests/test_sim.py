@@ -13,10 +13,10 @@ from sqlalchemy import select
 from meshfab.bootstrap import DEMO_DIR
 from meshfab.domain.errors import InvalidInput
 from meshfab.services.platform import Platform
+from meshfab.services.scheduling import factories_due
 from meshfab.sim.demand import arrivals, day_rate
 from meshfab.sim.main import simulate
 from meshfab.sim.report import verdict
-from meshfab.sim.run import _to_schedule
 from meshfab.sim.scenario import load_scenario
 from meshfab.store.tables import FactoryRow, ScheduleRow
 from tests.helpers import busy_machine
@@ -212,4 +212,4 @@ def test_a_scheduling_cycle_takes_new_and_waiting_work_but_not_what_was_just_sch
         uow.commit()
     # a and b were scheduled at this very instant (new work or not); c waits on its window; e has new work
     e = "nowhere-yet"
-    assert _to_schedule(demo, {a, e}) == sorted([c, e])
+    assert factories_due(demo, {a, e}) == sorted([c, e])
