@@ -9,8 +9,10 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from meshfab.api.app import create_app
 from meshfab.domain.errors import InvalidInput
 from meshfab.domain.factories import FactoryStatus
 from meshfab.domain.principals import Principal
@@ -19,7 +21,7 @@ from meshfab.services import orders, scheduling
 from meshfab.services.factories import set_status
 from meshfab.services.platform import Platform
 from meshfab.services.scheduler import Scheduler
-from meshfab.store.tables import ScheduleRow, WorkOrderRow
+from meshfab.store.tables import PlanningRunRow, ScheduleRow, WorkOrderRow
 from tests.test_network_service import place
 
 OPERATOR = Principal.parse("operator")
@@ -127,3 +129,18 @@ def test_the_running_scheduler_schedules_every_factory_on_start_and_a_scrap_at_o
     finally:
         scheduler.stop()
     assert [(quantity, lines) for _, quantity, lines in remake] == [(2, lot[0][2][:1])]
+
+
+def test_serve_background_jobs_replan_when_a_factory_goes_dark_and_stop_cleanly(demo: Platform) -> None:
+    factory_id = place(demo, "flag", 3, 1)[0].lines[0].factory_id
+    assert factory_id is not None
+    demo.settings.replan_minutes = demo.settings.schedule_minutes = 60  # only pokes run them here
+    with TestClient(create_app(demo, background=True)):
+        assert released(demo, factory_id)  # the scheduler's first pass
+        set_status(demo, OPERATOR, factory_id, FactoryStatus.dark)  # pokes the re-planner
+        deadline, triggers = time.monotonic() + 60, []
+        while "factory-dark" not in triggers and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with demo.uow() as uow:
+                triggers = list(uow.session.scalars(select(PlanningRunRow.trigger)))
+    assert triggers == ["factory-dark"]

@@ -1,7 +1,7 @@
 """Runs the network re-plan in the background: every few minutes, and at once when the mesh changes.
 
 A factory going dark should not wait for the next tick, and a burst of changes should not queue a burst of
-re-plans: pokes set one flag, and the worker runs one re-plan for all pokes that arrived meanwhile.
+re-plans: pokes wake one `PeriodicJob`, whose next pass re-plans once for all pokes that arrived meanwhile.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from meshfab.services.background import PeriodicJob
 from meshfab.services.network import replan_network
 from meshfab.services.platform import Platform
 
@@ -18,34 +19,27 @@ log = logging.getLogger(__name__)
 class Replanner:
     def __init__(self, platform: Platform, *, every_minutes: float) -> None:
         self.platform = platform
-        self.every = every_minutes * 60
-        self._poked = threading.Event()
-        self._stop = threading.Event()
         self._reasons: list[str] = []
-        self._thread = threading.Thread(target=self._loop, name="replanner", daemon=True)
+        self._lock = threading.Lock()
+        self._job = PeriodicJob("replanner", every_minutes * 60, self._run)
 
     def start(self) -> None:
         self.platform.on_change = self.poke
-        self._thread.start()
+        self._job.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._poked.set()
-        self._thread.join(timeout=30)
+        self._job.stop()
 
     def poke(self, reason: str) -> None:
-        self._reasons.append(reason)
-        self._poked.set()
+        with self._lock:
+            self._reasons.append(reason)
+        self._job.wake()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._poked.wait(timeout=self.every)
-            if self._stop.is_set():
-                return
-            self._poked.clear()
+    def _run(self) -> None:
+        with self._lock:
             reasons, self._reasons = self._reasons, []
-            trigger = ",".join(sorted(set(reasons)))[:64] or "schedule"
-            try:
-                replan_network(self.platform, trigger=trigger)
-            except Exception:  # the loop must survive a failed run; the next tick tries again
-                log.exception("network re-plan failed (trigger %s)", trigger)
+        trigger = ",".join(sorted(set(reasons)))[:64] or "schedule"
+        try:
+            replan_network(self.platform, trigger=trigger)
+        except Exception:  # logged with its trigger here; the next tick tries again
+            log.exception("network re-plan failed (trigger %s)", trigger)
