@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meshfab.engines.promise import Offer, quote
+from meshfab.engines.promise.snapshot import _next_true
 
 from .test_promise_world import MONDAY, at, cut, make_factory, make_lane, request, snapshot
 
@@ -146,3 +150,18 @@ def test_lots_on_several_machines_shorten_the_flow_but_one_lot_does_not() -> Non
     one_lot = make_factory(caps={"cut": 5, "sew": 5, "pack": 5}, count=2)
     offer = only(quote(snapshot([one_lot], [make_lane()]), request(*ops, quantity=60)))
     assert offer.ready_at == at(MONDAY, 16, 30)  # one lot runs on one machine at a time
+
+
+@given(
+    st.lists(st.lists(st.booleans(), min_size=1, max_size=40), min_size=1, max_size=5).filter(
+        lambda rows: len({len(r) for r in rows}) == 1
+    )
+)
+def test_the_next_working_day_is_the_first_working_day_on_or_after_each_day(rows: list[list[bool]]) -> None:
+    working = np.array(rows)
+    days = working.shape[1]
+    found = _next_true(working)
+    assert found.shape == (len(rows), days + 1) and (found[:, days] == days).all()
+    for i, row in enumerate(rows):
+        for d in range(days):
+            assert found[i, d] == next((j for j in range(d, days) if row[j]), days)

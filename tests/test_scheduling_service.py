@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy import func, select
 
 from meshfab.domain.errors import NotFound
 from meshfab.domain.principals import Principal
+from meshfab.domain.work import Progress
 from meshfab.services import scheduling
 from meshfab.services.platform import Platform
 from meshfab.services.schedule_problem import read_factory_work
@@ -245,6 +248,85 @@ def test_factories_scheduled_together_get_what_one_at_a_time_gives(demo: Platfor
     for factory_id in factories:
         scheduling.schedule_factory(demo, factory_id, time_limit=2)
     assert {f: _stored(demo, f) for f in factories} == together  # the same lots keep the same work orders
+
+
+def test_a_solver_worker_that_dies_fails_its_factories_and_the_next_cycle_starts_new_ones(demo: Platform) -> None:
+    factories = sorted({place(demo, t, 3, 2)[0].lines[0].factory_id or "" for t in ("flag", "medal", "team-shirt")})
+    assert len(factories) >= 2
+    scheduling.forget_schedules()
+    pool = scheduling._solver_pool(2)
+    assert pool.submit(int, 7).result() == 7  # the workers are up
+    for worker in list(pool._processes.values()):  # as the kernel's out-of-memory killer would
+        worker.kill()
+        worker.join()
+    failed = scheduling.schedule_factories(demo, factories, time_limit=1, workers=2)
+    assert failed and set(failed) <= set(factories)
+    with demo.uow() as uow:  # a factory whose solve was lost wrote nothing
+        assert set(uow.session.scalars(select(ScheduleRow.factory_id))).isdisjoint(failed)
+    assert scheduling.schedule_factories(demo, factories, time_limit=1, workers=2) == {}
+    with demo.uow() as uow:
+        assert set(uow.session.scalars(select(ScheduleRow.factory_id))) >= set(factories)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Lot:
+    id: Any
+    line_ids: list[str]
+
+
+def _first_released(demo: Platform, factory_id: str) -> _Lot:
+    with demo.uow() as uow:
+        row = uow.session.execute(
+            select(WorkOrderRow.id, WorkOrderRow.line_ids)
+            .where(WorkOrderRow.factory_id == factory_id, WorkOrderRow.status == "released")
+            .order_by(WorkOrderRow.id)
+        ).first()
+        assert row is not None
+        return _Lot(row.id, list(row.line_ids))
+
+
+def _while_solving(monkeypatch: pytest.MonkeyPatch, floor: Any) -> None:
+    """The floor reports (`floor()`) while a schedule's solve runs, as it may in `meshfab serve`."""
+    real = scheduling._run
+
+    def run(task: Any) -> Any:
+        floor()
+        return real(task)
+
+    monkeypatch.setattr(scheduling, "_run", run)
+
+
+def test_a_lot_the_floor_finishes_while_its_schedule_solves_is_not_released_again(
+    demo: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory_id, _ = scheduled(demo)
+    lot = _first_released(demo, factory_id)
+    reports: list[threading.Thread] = []
+
+    def finish() -> None:
+        scheduling.report_progress(demo, OPERATOR, lot.id, Progress.start)
+        # the finish's parcels wait for the factory row the schedule holds: the report goes on beside it
+        reports.append(
+            threading.Thread(target=scheduling.report_progress, args=(demo, OPERATOR, lot.id, Progress.finish))
+        )
+        reports[0].start()
+        for _ in range(300):
+            with demo.uow() as uow:
+                if uow.session.get(WorkOrderRow, lot.id).status == "finished":
+                    return
+            time.sleep(0.05)
+        raise AssertionError("the finish was not recorded")
+
+    _while_solving(monkeypatch, finish)
+    schedule = scheduling.schedule_factory(demo, factory_id, time_limit=1)
+    reports[0].join(30)
+    assert not reports[0].is_alive()
+    with demo.uow() as uow:
+        work = uow.session.scalars(select(WorkOrderRow).where(WorkOrderRow.factory_id == factory_id)).all()
+        again = [w for w in work if w.id != lot.id and set(w.line_ids) & set(lot.line_ids)]
+        assert again == []  # made once, not twice
+        assert uow.session.get(WorkOrderRow, lot.id).status == "finished"
+    assert schedule["waiting_lines"] == 0  # nothing else of the lot was held back
 
 
 def test_schedules_are_private_to_their_factory(client: TestClient, keys: Keys, demo: Platform) -> None:

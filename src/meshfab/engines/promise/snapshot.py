@@ -211,8 +211,8 @@ def _next_true(mask: np.ndarray) -> np.ndarray:
     """Per row, for each column d the first column ≥ d where ``mask`` holds (``mask.shape[1]`` if none)."""
     n, days = mask.shape
     out = np.full((n, days + 1), days, dtype=np.int64)
-    for d in range(days - 1, -1, -1):
-        out[:, d] = np.where(mask[:, d], d, out[:, d + 1])
+    at = np.where(mask, np.arange(days), days)
+    out[:, :days] = np.minimum.accumulate(at[:, ::-1], axis=1)[:, ::-1]  # the least index at or after each column
     return out
 
 
