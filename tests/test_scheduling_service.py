@@ -250,24 +250,6 @@ def test_factories_scheduled_together_get_what_one_at_a_time_gives(demo: Platfor
     assert {f: _stored(demo, f) for f in factories} == together  # the same lots keep the same work orders
 
 
-def test_a_solver_worker_that_dies_fails_its_factories_and_the_next_cycle_starts_new_ones(demo: Platform) -> None:
-    factories = sorted({place(demo, t, 3, 2)[0].lines[0].factory_id or "" for t in ("flag", "medal", "team-shirt")})
-    assert len(factories) >= 2
-    scheduling.forget_schedules()
-    pool = scheduling._solver_pool(2)
-    assert pool.submit(int, 7).result() == 7  # the workers are up
-    for worker in list(pool._processes.values()):  # as the kernel's out-of-memory killer would
-        worker.kill()
-        worker.join()
-    failed = scheduling.schedule_factories(demo, factories, time_limit=1, workers=2)
-    assert failed and set(failed) <= set(factories)
-    with demo.uow() as uow:  # a factory whose solve was lost wrote nothing
-        assert set(uow.session.scalars(select(ScheduleRow.factory_id))).isdisjoint(failed)
-    assert scheduling.schedule_factories(demo, factories, time_limit=1, workers=2) == {}
-    with demo.uow() as uow:
-        assert set(uow.session.scalars(select(ScheduleRow.factory_id))) >= set(factories)
-
-
 @dataclasses.dataclass(frozen=True)
 class _Lot:
     id: Any
@@ -287,13 +269,13 @@ def _first_released(demo: Platform, factory_id: str) -> _Lot:
 
 def _while_solving(monkeypatch: pytest.MonkeyPatch, floor: Any) -> None:
     """The floor reports (`floor()`) while a schedule's solve runs, as it may in `meshfab serve`."""
-    real = scheduling._run
+    real = scheduling._solve
 
-    def run(task: Any) -> Any:
+    def solve(*args: Any) -> Any:
         floor()
-        return real(task)
+        return real(*args)
 
-    monkeypatch.setattr(scheduling, "_run", run)
+    monkeypatch.setattr(scheduling, "_solve", solve)
 
 
 def test_a_lot_the_floor_finishes_while_its_schedule_solves_is_not_released_again(

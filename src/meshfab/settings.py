@@ -51,9 +51,8 @@ class Settings(BaseSettings):
     schedule_release_days: float | None = Field(4.0, gt=0)
     """a factory's schedule takes the work due within this many days, and more while a workcenter has room in
     them; the rest waits for a later schedule (`engines.scheduling.release`). None: every open line"""
-    schedule_workers: int = Field(2, ge=1)
-    """factory schedules solved at once, in as many worker processes, when several are due together (a
-    scheduling pass, after a re-plan); 1: one after another in the calling process"""
+    schedule_workers: int = 2
+    """factory schedules solved at once when several are due together (after a re-plan, in the twin)"""
     deterministic_solvers: bool = False
     """count solver time limits in CP-SAT's deterministic time, not on the clock: the same inputs then give the
     same plans however loaded the machine is, at the price of limits that are only roughly seconds. For runs

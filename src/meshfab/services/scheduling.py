@@ -9,13 +9,10 @@ new best date, so the buyer hears before the date is missed.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import threading
 import uuid
 from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,8 +90,8 @@ def forget_schedules() -> None:
 def schedule_factory(platform: Platform, factory_id: str, *, time_limit: float | None = None, seed: int = 0) -> dict:
     with platform.uow() as uow:
         job = _read(platform, uow, factory_id)
-        task = _task(job, _limit(platform, job, time_limit), seed)
-        _write(uow, job, _settle(job, task, _run(task)))
+        result = _solve(job, _limit(platform, job, time_limit), seed)
+        _write(uow, job, result)
     return get_schedule(platform, Principal.parse("operator"), factory_id)
 
 
@@ -133,79 +130,41 @@ def schedule_factories(
 ) -> dict[str, Exception]:
     """Schedule several factories, each exactly as `schedule_factory` does, with up to `workers` solves at once.
 
-    A factory's solve reads nothing another factory's schedule writes, so the solves run in worker processes
-    (`_solver_pool`) while this thread reads the next factories' work and writes the finished ones'. Threads
-    would not do: a solve is two-fifths Python (building the model, the dispatch rules, judging the result),
-    and that part would take turns on one interpreter with every read and write here. Every read, write and
-    commit stays in this thread in the given order: the ids drawn and the events written follow each other as
-    they would one factory after another, and a solve gives the same schedule in a worker as here (its limits
-    are the solver's own work when `deterministic_solvers` is set). Returns the factories whose schedule failed,
-    with the error: one factory's failure must not cost the others their schedule.
+    A factory's solve reads nothing another factory's schedule writes, and CP-SAT releases the GIL, so the
+    solves may overlap. Every read, write and commit stays in this thread in the given order: the ids drawn
+    and the events written follow each other as they would one factory after another. Returns the factories
+    whose schedule failed, with the error: one factory's failure must not cost the others their schedule.
     """
     lanes = max(1, workers or platform.settings.schedule_workers)
     failed: dict[str, Exception] = {}
     waiting = deque(factory_ids)
-    pool = _solver_pool(lanes) if lanes > 1 and len(waiting) > 1 else None
-    running: deque[tuple[_Job, _Task, Future[tuple[sch.ScheduleResult, bool]] | None]] = deque()
-    try:
-        while waiting or running:
-            while waiting and len(running) < lanes:
-                factory_id = waiting.popleft()
-                uow = platform.uow().open()
-                try:
-                    job = _read(platform, uow, factory_id)
-                    task = _task(job, _limit(platform, job, time_limit), seed)
-                    solving = None if pool is None or task.answer is not None else pool.submit(_run, task)
-                except Exception as exc:
-                    uow.close()
-                    failed[factory_id] = exc
-                    pool = _lost(pool, exc)
-                    continue
-                running.append((job, task, solving))
-            if running:
-                job, task, solving = running.popleft()
-                try:
-                    _write(job.uow, job, _settle(job, task, _run(task) if solving is None else solving.result()))
-                except Exception as exc:
-                    failed[job.factory_id] = exc
-                    pool = _lost(pool, exc)
-                finally:
-                    job.uow.close()
-    finally:
-        for job, _, solving in running:  # left only by an error that is not one factory's (an interrupt)
-            if solving is not None:
+    running: deque[tuple[_Job, Future[sch.ScheduleResult]]] = deque()
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="schedule") as pool:
+        try:
+            while waiting or running:
+                while waiting and len(running) < lanes:
+                    factory_id = waiting.popleft()
+                    uow = platform.uow().open()
+                    try:
+                        job = _read(platform, uow, factory_id)
+                    except Exception as exc:
+                        uow.close()
+                        failed[factory_id] = exc
+                        continue
+                    running.append((job, pool.submit(_solve, job, _limit(platform, job, time_limit), seed)))
+                if running:
+                    job, solving = running.popleft()
+                    try:
+                        _write(job.uow, job, solving.result())
+                    except Exception as exc:
+                        failed[job.factory_id] = exc
+                    finally:
+                        job.uow.close()
+        finally:
+            for job, solving in running:  # left only by an error that is not one factory's (an interrupt)
                 solving.cancel()
-            job.uow.close()
+                job.uow.close()
     return failed
-
-
-_POOL: tuple[int, ProcessPoolExecutor] | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _solver_pool(workers: int) -> ProcessPoolExecutor:
-    """The process's solver workers, started on first use and kept: a worker imports OR-Tools and numba once,
-    not per cycle. Spawned, not forked: the process forking holds threads and database connections."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL[0] != workers:
-            if _POOL is not None:
-                _POOL[1].shutdown(wait=False, cancel_futures=True)
-            _POOL = (workers, ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")))
-        return _POOL[1]
-
-
-def _lost(pool: ProcessPoolExecutor | None, error: Exception) -> ProcessPoolExecutor | None:
-    """After a worker died (killed, out of memory) the pool takes no more work: the factories still to come
-    this cycle are solved here, and the next cycle starts a new pool."""
-    global _POOL
-    if pool is None or not isinstance(error, BrokenProcessPool):
-        return pool
-    with _POOL_LOCK:
-        if _POOL is not None and _POOL[1] is pool:
-            _POOL = None
-    pool.shutdown(wait=False, cancel_futures=True)
-    return None
 
 
 @dataclass(frozen=True)
@@ -259,57 +218,24 @@ def _read(platform: Platform, uow: UnitOfWork, factory_id: str) -> _Job:
     )
 
 
-@dataclass(frozen=True)
-class _Task:
-    """One factory's solve as plain data, for a worker process: the problem, how to solve it and, when the
-    very same was solved last time, the answer already (nothing to run)."""
-
-    problem: sch.ScheduleProblem
-    warm_start: sch.ScheduleResult | None
-    limit: float
-    seed: int
-    deterministic: bool
-    search: bool
-    answer: sch.ScheduleResult | None = None
-
-
-def _task(job: _Job, limit: float, seed: int) -> _Task:
-    """What the factory's solve is to do: reuse the last schedule when asked the very same again, else start
-    from a dispatch schedule when the search is rationed away (`_Rationing`), else search."""
+def _solve(job: _Job, limit: float, seed: int) -> sch.ScheduleResult:
+    """The factory's schedule: the last one when asked the very same again, else its starting schedule when the
+    search is rationed away, else a search. It may run in a worker thread: the rationing it updates is the
+    factory's own, and one factory's solves never overlap (`_read` locks its row)."""
+    asked = (job.work.problem, limit, seed)
     solved = _SOLVED.get(job.factory_id)
-    if solved is not None and solved[0] == (job.work.problem, limit, seed):
-        answer: sch.ScheduleResult | None = solved[1]
-        search = False
-    else:
-        answer, search = None, _RATIONED.search(job.factory_id, job.search_backoff)
-    return _Task(job.work.problem, job.warm_start, limit, seed, job.deterministic, search, answer)
-
-
-def _run(task: _Task) -> tuple[sch.ScheduleResult, bool]:
-    """The solve itself (here or in a worker process): the schedule, and whether a search made it."""
-    if task.answer is not None:
-        return task.answer, False
-    if not task.search:
-        started = sch.quick(task.problem, warm_start=task.warm_start)
+    if solved is not None and solved[0] == asked:
+        return solved[1]
+    if not _RATIONED.search(job.factory_id, job.search_backoff):
+        started = sch.quick(job.work.problem, warm_start=job.warm_start)
         if started.status.has_schedule:
-            return started, False  # not kept as solved: the next search may beat it
+            return started  # not kept as solved: the next search may beat it
     result = sch.solve(
-        task.problem,
-        time_limit=task.limit,
-        seed=task.seed,
-        warm_start=task.warm_start,
-        deterministic=task.deterministic,
+        job.work.problem, time_limit=limit, seed=seed, warm_start=job.warm_start, deterministic=job.deterministic
     )
-    return result, True
-
-
-def _settle(job: _Job, task: _Task, ran: tuple[sch.ScheduleResult, bool]) -> sch.ScheduleResult:
-    """What a search teaches the factory's rationing, and the searched schedule kept for a repeat of the same."""
-    result, searched = ran
-    if searched:
-        _RATIONED.learn(job.factory_id, result.improved, job.search_backoff)
-        if result.status.has_schedule:
-            _SOLVED[job.factory_id] = ((task.problem, task.limit, task.seed), result)
+    _RATIONED.learn(job.factory_id, result.improved, job.search_backoff)
+    if result.status.has_schedule:
+        _SOLVED[job.factory_id] = (asked, result)
     return result
 
 
