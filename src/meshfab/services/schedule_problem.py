@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from meshfab.domain.factories import Factory
@@ -110,7 +110,7 @@ def read_factory_work(
             .order_by(WorkOrderRow.id)
         )
     )
-    busy = _lines_in_lots(session, factory.id, min(row.created_at for row in orders)) if orders else set()
+    busy = on_the_floor(session, factory.id, min(row.created_at for row in orders))[1] if orders else set()
     replaced: dict[str, list[WorkOrderRow]] = {}
     for w in work:
         if w.status == WorkOrderStatus.replacement:
@@ -146,24 +146,28 @@ def read_factory_work(
     return FactoryWork(problem, origin, demands, started_ids, tuple(r.id for r in waiting))
 
 
-def _lines_in_lots(session: Session, factory_id: str, since: datetime) -> set[str]:
-    """Lines with a lot started or finished: their work is on the floor, no longer the schedule's to place.
-
-    Only lots finished since `since` are read, the oldest open order's creation: a lot holding one of its
-    lines was released after the order was placed, and a factory keeps every lot it ever made."""
+def on_the_floor(session: Session, factory_id: str, since: datetime) -> tuple[set[str], set[str]]:
+    """The lots started, or finished since `since`, and their lines: work on the floor, no longer a schedule's
+    to place. A schedule reads them before its solve (`since` the oldest open order's creation: a lot holding
+    one of its lines was released after the order was placed, and a factory keeps every lot it ever made) and
+    again before it releases its lots (`since` its read: the floor does not wait for a solve)."""
     finished = and_(
         WorkOrderRow.status == WorkOrderStatus.finished.value,
         or_(WorkOrderRow.finished_at >= since, WorkOrderRow.finished_at.is_(None)),
     )
-    return set(
-        session.scalars(
-            select(func.jsonb_array_elements_text(WorkOrderRow.line_ids)).where(
-                WorkOrderRow.factory_id == factory_id,
-                or_(WorkOrderRow.status == WorkOrderStatus.started.value, finished),
-                WorkOrderRow.lot_id != "",
-            )
+    rows = session.execute(
+        select(WorkOrderRow.lot_id, WorkOrderRow.line_ids).where(
+            WorkOrderRow.factory_id == factory_id,
+            or_(WorkOrderRow.status == WorkOrderStatus.started.value, finished),
+            WorkOrderRow.lot_id != "",
         )
     )
+    lots: set[str] = set()
+    lines: set[str] = set()
+    for lot_id, line_ids in rows:
+        lots.add(lot_id)
+        lines.update(line_ids)
+    return lots, lines
 
 
 class _Routes:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from meshfab.domain.errors import InvalidInput, NotFound, Problem
@@ -30,7 +30,7 @@ from meshfab.engines import scheduling as sch
 from meshfab.services.access import require_factory_access, require_role
 from meshfab.services.platform import Platform
 from meshfab.services.risk import mark_at_risk
-from meshfab.services.schedule_problem import FactoryWork, at, read_factory_work
+from meshfab.services.schedule_problem import FactoryWork, at, on_the_floor, read_factory_work
 from meshfab.services.shipping import parcel_finished_lines
 from meshfab.store.repositories import rows_by_key
 from meshfab.store.tables import OrderLineRow, PromiseRow, ScheduleRow, WorkOrderRow
@@ -328,7 +328,7 @@ def _release(uow: UnitOfWork, factory_id: str, work: FactoryWork, result: sch.Sc
             WorkOrderRow.factory_id == factory_id, WorkOrderRow.status == WorkOrderStatus.replacement.value
         )
     )
-    floor_lots, floor_lines = _on_the_floor(uow, factory_id, since=now)
+    floor_lots, floor_lines = on_the_floor(uow.session, factory_id, since=now)
     held_back: set[str] = set()
     for lot in work.problem.lots:
         if lot.id not in by_lot or lot.id in floor_lots:
@@ -372,25 +372,6 @@ def _release(uow: UnitOfWork, factory_id: str, work: FactoryWork, result: sch.Sc
     for gone in existing.values():
         uow.session.delete(gone)
     return len({line_id.split("#")[0] for line_id in held_back})
-
-
-def _on_the_floor(uow: UnitOfWork, factory_id: str, since: datetime) -> tuple[set[str], set[str]]:
-    """The lots started, or finished since `since` (the schedule's read), and their lines."""
-    rows = uow.session.execute(
-        select(WorkOrderRow.lot_id, WorkOrderRow.line_ids).where(
-            WorkOrderRow.factory_id == factory_id,
-            or_(
-                WorkOrderRow.status == WorkOrderStatus.started.value,
-                and_(WorkOrderRow.status == WorkOrderStatus.finished.value, WorkOrderRow.finished_at >= since),
-            ),
-        )
-    )
-    lots: set[str] = set()
-    lines: set[str] = set()
-    for lot_id, line_ids in rows:
-        lots.add(lot_id)
-        lines.update(line_ids)
-    return lots, lines
 
 
 def _flag_late(uow: UnitOfWork, work: FactoryWork, result: sch.ScheduleResult, now: datetime) -> None:
