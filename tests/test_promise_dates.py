@@ -153,8 +153,8 @@ def test_lots_on_several_machines_shorten_the_flow_but_one_lot_does_not() -> Non
 
 
 @given(
-    st.lists(st.lists(st.booleans(), min_size=1, max_size=40), min_size=1, max_size=5).filter(
-        lambda rows: len({len(r) for r in rows}) == 1
+    st.integers(1, 40).flatmap(
+        lambda days: st.lists(st.lists(st.booleans(), min_size=days, max_size=days), min_size=1, max_size=5)
     )
 )
 def test_the_next_working_day_is_the_first_working_day_on_or_after_each_day(rows: list[list[bool]]) -> None:
