@@ -69,11 +69,28 @@ def measure(name: str, days: int, orders_per_day: float | None, data_dir: Path) 
         "scenario": name,
         "days": days,
         "orders": kpis["orders"],
+        "placed": kpis["placed"],
         "wall_seconds": round(seconds, 1),
         "orders_per_second": round(kpis["orders"] / seconds, 2),
         "wall_seconds_by_activity": kpis.get("wall_seconds_by_activity"),
         "daily": daily,
     }
+
+
+def activity_table(row: dict[str, object]) -> Table:
+    """Where the wall time went, per buyer, beside the target's whole budget per buyer: the target is spread
+    over every activity, so each one's share of that budget tells how far it alone is from it."""
+    orders = int(row["orders"])  # type: ignore[call-overload]
+    budget_ms = 1000 * TARGET_SECONDS / TARGET_ORDERS
+    table = Table(title=f"{row['scenario']}: wall time by activity (the target allows {budget_ms:.1f} ms a buyer)")
+    for column in ("activity", "seconds", "share", "ms per buyer"):
+        table.add_column(column, justify="right")
+    spent: dict[str, float] = row["wall_seconds_by_activity"] or {}  # type: ignore[assignment]
+    total = sum(spent.values()) or 1.0
+    for what, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        table.add_row(what, f"{seconds:.1f}", f"{100 * seconds / total:.0f} %", f"{1000 * seconds / orders:.2f}")
+    table.add_row("all", f"{total:.1f}", "100 %", f"{1000 * total / orders:.2f}")
+    return table
 
 
 def main() -> None:
@@ -105,6 +122,7 @@ def main() -> None:
     console = Console()
     console.print(table)
     console.print(by_day)
+    console.print(activity_table(big))
     figures: dict[str, object] = {"rows": rows}
     if args.big_days >= TARGET_DAYS:  # the whole scenario ran: its time is measured, nothing to extrapolate
         seconds = float(big["wall_seconds"])  # type: ignore[arg-type]
